@@ -1,0 +1,94 @@
+"""A Socket.IO parser compatible with the npm ``socket.io-msgpack-parser``.
+
+Each packet is one msgpack map ``{type, data, nsp[, id]}`` sent as a single
+Engine.IO binary message; binary values travel inline as msgpack ``bin``, so
+there are no attachments and no BINARY_* packet types.  Revision 5 only.
+Requires the ``msgpack`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import DecodeError, EncodeError
+from ..limits import DEFAULT_LIMITS, Limits
+from .packet import Packet, PacketType, payload_error
+from .parser import check_json_depth
+
+__all__ = ["MsgpackDecoder", "MsgpackEncoder"]
+
+_MSGPACK_TYPES = {t.value: t for t in PacketType if t.value <= PacketType.CONNECT_ERROR}
+_PLAIN = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
+
+
+class MsgpackEncoder:
+    """Encodes a packet as one msgpack binary message."""
+
+    def __init__(self) -> None:
+        import msgpack
+
+        self._packer = msgpack.Packer(use_bin_type=True)
+
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        packet_type = _PLAIN.get(packet.type, packet.type)
+        problem = payload_error(packet_type, packet.data, 5)
+        if problem is not None:
+            raise EncodeError(problem)
+        if packet.id is not None and (type(packet.id) is not int or packet.id < 0):
+            raise EncodeError(f"ack id must be a non-negative int, got {packet.id!r}")
+        message: dict[str, Any] = {"type": int(packet_type), "nsp": packet.namespace}
+        if packet.data is not None:
+            message["data"] = packet.data
+        if packet.id is not None:
+            message["id"] = packet.id
+        try:
+            return [self._packer.pack(message)]
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise EncodeError(f"cannot encode as msgpack: {exc}") from None
+
+
+class MsgpackDecoder:
+    """Decodes msgpack messages; text messages are a protocol error for this parser."""
+
+    def __init__(self, *, limits: Limits = DEFAULT_LIMITS) -> None:
+        import msgpack
+
+        self._msgpack = msgpack
+        self.limits = limits
+
+    def reset(self) -> None:
+        """Nothing to drop: msgpack packets are self-contained."""
+
+    def receive(self, message: str | bytes) -> Packet | None:
+        if isinstance(message, str):
+            raise DecodeError("the msgpack parser only accepts binary messages")
+        try:
+            decoded = self._msgpack.unpackb(
+                message,
+                raw=False,
+                strict_map_key=False,
+                max_buffer_size=self.limits.max_payload_bytes,
+            )
+        except Exception as exc:  # msgpack raises a zoo of ValueError/TypeError subclasses
+            raise DecodeError(f"invalid msgpack: {exc}") from None
+        if not isinstance(decoded, dict):
+            raise DecodeError("msgpack packet must be a map")
+        packet_type = decoded.get("type")
+        if type(packet_type) is not int or packet_type not in _MSGPACK_TYPES:
+            raise DecodeError("invalid packet type")
+        namespace = decoded.get("nsp")
+        if not isinstance(namespace, str):
+            raise DecodeError("invalid namespace")
+        data = decoded.get("data")
+        if "data" in decoded and data is None:
+            raise DecodeError("invalid payload: null")
+        problem = payload_error(_MSGPACK_TYPES[packet_type], data, 5)
+        if problem is not None:
+            raise DecodeError(f"invalid payload: {problem}")
+        check_json_depth(data, self.limits.max_json_depth)
+        ack_id = decoded.get("id")
+        if ack_id is not None and (type(ack_id) is not int or ack_id < 0):
+            raise DecodeError("invalid packet id")
+        if ack_id is not None:
+            self.limits.check("max_ack_id_digits", len(str(ack_id)))
+        return Packet(_MSGPACK_TYPES[packet_type], namespace, data, ack_id)

@@ -1,0 +1,120 @@
+"""The Socket.IO packet model (revisions 5 and 4) and its validation rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Final, Literal
+from urllib.parse import parse_qsl
+
+__all__ = [
+    "RESERVED_EVENTS",
+    "Packet",
+    "PacketType",
+    "SocketIORevision",
+    "split_namespace_query",
+]
+
+#: A Socket.IO protocol revision: 5 (JS >= 3, over Engine.IO 4) or 4 (JS 1.x/2.x, over Engine.IO 3).
+SocketIORevision = Literal[4, 5]
+
+#: Event names a peer may not send (they collide with the library's own events).
+#: ``"error"`` is deliberately absent (CVE-2024-38355 came from treating it specially).
+RESERVED_EVENTS: Final = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+class PacketType(IntEnum):
+    CONNECT = 0
+    DISCONNECT = 1
+    EVENT = 2
+    ACK = 3
+    #: Called ``ERROR`` in revision 4.
+    CONNECT_ERROR = 4
+    BINARY_EVENT = 5
+    BINARY_ACK = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One Socket.IO packet.
+
+    ``data`` is the JSON payload (``None`` when absent): for events the list
+    ``[name, *args]``, for acks the list of arguments.  Binary values
+    (``bytes``) may appear anywhere inside event and ack data; encoders turn such
+    packets into ``BINARY_EVENT``/``BINARY_ACK`` with attachments, and decoders
+    hand reassembled packets back as ``EVENT``/``ACK`` with ``bytes`` in place.
+    """
+
+    type: PacketType
+    namespace: str = "/"
+    data: Any = None
+    id: int | None = None
+
+    @property
+    def event(self) -> str | int | float:
+        """The event name of an EVENT packet."""
+        if self.type not in (PacketType.EVENT, PacketType.BINARY_EVENT):
+            raise AttributeError(f"a {self.type.name} packet has no event name")
+        name: str | int | float = self.data[0]
+        return name
+
+    @property
+    def args(self) -> list[Any]:
+        """The arguments of an EVENT (after the name) or of an ACK."""
+        if self.type in (PacketType.EVENT, PacketType.BINARY_EVENT):
+            return list(self.data[1:])
+        if self.type in (PacketType.ACK, PacketType.BINARY_ACK):
+            return list(self.data or ())
+        raise AttributeError(f"a {self.type.name} packet has no arguments")
+
+
+def is_valid_event_name(name: object) -> bool:
+    if isinstance(name, str):
+        return name not in RESERVED_EVENTS
+    return isinstance(name, int | float) and not isinstance(name, bool)
+
+
+def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision) -> str | None:
+    """Why ``data`` is not a valid payload for ``packet_type``, or None if it is.
+
+    Mirrors the checks of the JS parser (socket.io-parser 4.2.x for revision 5),
+    plus rejecting an EVENT without a payload.
+    """
+    if packet_type is PacketType.CONNECT:
+        if data is None or (revision == 5 and isinstance(data, dict)):
+            return None
+        return (
+            "CONNECT payload must be an object"
+            if revision == 5
+            else "CONNECT carries no payload in revision 4"
+        )
+    if packet_type is PacketType.DISCONNECT:
+        return None if data is None else "DISCONNECT carries no payload"
+    if packet_type is PacketType.CONNECT_ERROR:
+        if data is None or revision == 4 or isinstance(data, str | dict):
+            return None
+        return "CONNECT_ERROR payload must be a string or an object"
+    if packet_type in (PacketType.EVENT, PacketType.BINARY_EVENT):
+        if not isinstance(data, list | tuple) or not data:
+            return "EVENT payload must be a non-empty array"
+        if not is_valid_event_name(data[0]):
+            return f"invalid event name {data[0]!r}"
+        return None
+    # ACK / BINARY_ACK; an ACK with no payload is accepted, as JS does.
+    if data is None and packet_type is PacketType.ACK:
+        return None
+    return None if isinstance(data, list | tuple) else "ACK payload must be an array"
+
+
+def split_namespace_query(namespace: str) -> tuple[str, dict[str, str]]:
+    """Split revision 4's ``/admin?token=1`` into ``("/admin", {"token": "1"})``.
+
+    Revision 4 clients pass their connection query inside the CONNECT
+    namespace; in revision 5 ``?`` is just part of the name.
+    """
+    name, sep, query = namespace.partition("?")
+    if not sep:
+        return namespace, {}
+    return name, dict(parse_qsl(query, keep_blank_values=True))

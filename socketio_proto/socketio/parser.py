@@ -1,0 +1,246 @@
+"""The default Socket.IO parser: packets <-> Engine.IO messages (text + binary).
+
+Grammar of the text form (``Encoder`` writes it, ``Decoder`` reads it)::
+
+    packet      = type [attachments "-"] [nsp ","] [ack-id] [json]
+    type        = "0".."6"
+    attachments = 1*DIGIT            ; BINARY_EVENT / BINARY_ACK only
+    nsp         = "/" *(any char except ",")   ; omitted for "/"
+    ack-id      = 1*DIGIT
+
+The decoder follows the reference JavaScript decoder (socket.io-parser 4.2.x)
+except where that one is lenient by accident: an empty string, an EVENT
+without payload and over-long ack ids are rejected here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final, Protocol
+
+from ..errors import DecodeError, EncodeError, LimitExceeded
+from ..limits import DEFAULT_LIMITS, Limits
+from ..serialization import JsonCodec, default_json_codec
+from .binary import deconstruct, has_binary, reconstruct
+from .packet import Packet, PacketType, SocketIORevision, payload_error
+
+__all__ = ["Decoder", "Encoder", "PacketDecoder", "PacketEncoder", "check_json_depth"]
+
+_TYPE_BY_CHAR: Final = {str(t.value): t for t in PacketType}
+_DIGITS: Final = frozenset("0123456789")
+_DIGIT_RUN: Final = re.compile("[0-9]*")
+_TO_WIRE_BINARY: Final = {
+    PacketType.EVENT: PacketType.BINARY_EVENT,
+    PacketType.ACK: PacketType.BINARY_ACK,
+    PacketType.BINARY_EVENT: PacketType.BINARY_EVENT,
+    PacketType.BINARY_ACK: PacketType.BINARY_ACK,
+}
+_FROM_WIRE_BINARY: Final = {
+    PacketType.BINARY_EVENT: PacketType.EVENT,
+    PacketType.BINARY_ACK: PacketType.ACK,
+}
+
+
+class PacketEncoder(Protocol):
+    """Turns a packet into the Engine.IO messages that carry it."""
+
+    def encode(self, packet: Packet) -> list[str | bytes]: ...
+
+
+class PacketDecoder(Protocol):
+    """Turns Engine.IO messages back into packets, one connection's worth of state."""
+
+    def receive(self, message: str | bytes) -> Packet | None: ...
+
+    def reset(self) -> None: ...
+
+
+def check_json_depth(data: Any, max_depth: int, *, hint: int | None = None) -> None:
+    """Raise :class:`LimitExceeded` if containers in ``data`` nest deeper than ``max_depth``.
+
+    ``hint`` is an upper bound of the container count (e.g. the number of ``[``
+    and ``{`` in the JSON text); when it is within the limit the walk is skipped.
+    """
+    if hint is not None and hint <= max_depth:
+        return
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if depth > max_depth:
+                raise LimitExceeded("max_json_depth", max_depth, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+class Encoder:
+    """Encodes packets to text (plus binary attachments) for revision 5 or 4."""
+
+    def __init__(self, *, json: JsonCodec | None = None, revision: SocketIORevision = 5) -> None:
+        self.json = json if json is not None else default_json_codec()
+        self.revision: SocketIORevision = revision
+
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        """Return the Engine.IO messages for ``packet``: a text header, then attachments.
+
+        Raises :class:`EncodeError` for data the protocol cannot carry.
+        """
+        packet_type = _FROM_WIRE_BINARY.get(packet.type, packet.type)
+        data = packet.data
+        problem = payload_error(packet_type, data, self.revision)
+        if problem is not None:
+            raise EncodeError(problem)
+        namespace = packet.namespace
+        if not namespace.startswith("/") or "," in namespace:
+            raise EncodeError(
+                f"invalid namespace {namespace!r}: must start with '/' and contain no ','"
+            )
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            # A bare number after the type digit would be read back as an ack id.
+            raise EncodeError("a top-level number payload is ambiguous on the wire")
+        ack_id = packet.id
+        if ack_id is not None and (type(ack_id) is not int or ack_id < 0):
+            raise EncodeError(f"ack id must be a non-negative int, got {ack_id!r}")
+
+        prefix = ("" if namespace == "/" else namespace + ",") + (
+            "" if ack_id is None else str(ack_id)
+        )
+        if data is None:
+            return [str(packet_type.value) + prefix]
+        try:
+            return [str(packet_type.value) + prefix + self.json.dumps(data)]
+        except EncodeError:
+            binary_type = _TO_WIRE_BINARY.get(packet_type)
+            if binary_type is None or not has_binary(data):
+                raise
+        stripped, attachments = deconstruct(data)
+        header = f"{binary_type.value}{len(attachments)}-{prefix}{self.json.dumps(stripped)}"
+        return [header, *attachments]
+
+
+class Decoder:
+    """Decodes one connection's incoming messages, reassembling binary packets.
+
+    Feed every Engine.IO message (text ``str`` or binary ``bytes``) to
+    :meth:`receive`; it returns a complete packet, or None while a binary
+    packet is still waiting for attachments.  After an error the decoder is
+    reset and may be used again (a server normally closes the connection).
+    """
+
+    def __init__(
+        self,
+        *,
+        json: JsonCodec | None = None,
+        revision: SocketIORevision = 5,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.json = json if json is not None else default_json_codec()
+        self.revision: SocketIORevision = revision
+        self.limits = limits
+        self._pending: Packet | None = None
+        self._expected = 0
+        self._attachments: list[bytes] = []
+
+    @property
+    def awaiting_attachments(self) -> int:
+        """How many binary messages the packet being reassembled still needs."""
+        return self._expected - len(self._attachments)
+
+    def reset(self) -> None:
+        """Drop any partially reassembled packet (e.g. when the connection closes)."""
+        self._pending = None
+        self._expected = 0
+        self._attachments = []
+
+    def receive(self, message: str | bytes) -> Packet | None:
+        if isinstance(message, str):
+            if self._pending is not None:
+                self.reset()
+                raise DecodeError("got text data while reassembling a binary packet")
+            packet, attachments = self._decode_text(message)
+            if attachments == 0:
+                return packet
+            self._pending = packet
+            self._expected = attachments
+            return None
+        if self._pending is None:
+            raise DecodeError("got binary data outside a binary packet")
+        self._attachments.append(bytes(message))
+        if len(self._attachments) < self._expected:
+            return None
+        pending, attachments_list = self._pending, self._attachments
+        self.reset()
+        return Packet(
+            _FROM_WIRE_BINARY[pending.type],
+            pending.namespace,
+            reconstruct(pending.data, attachments_list),
+            pending.id,
+        )
+
+    def decode(self, message: str) -> Packet:
+        """Decode one self-contained text packet (no attachments)."""
+        packet, attachments = self._decode_text(message)
+        if attachments:
+            raise DecodeError("binary packet passed to decode(); use receive()")
+        return packet
+
+    def _decode_text(self, text: str) -> tuple[Packet, int]:
+        packet_type = _TYPE_BY_CHAR.get(text[:1])
+        if packet_type is None:
+            raise DecodeError(f"unknown packet type {text[:1]!r}" if text else "empty packet")
+        length = len(text)
+        i = 1
+        attachments = 0
+        if packet_type is PacketType.BINARY_EVENT or packet_type is PacketType.BINARY_ACK:
+            dash = text.find("-", 1)
+            digits = text[1:dash] if dash != -1 else ""
+            if not digits or not all(c in _DIGITS for c in digits):
+                raise DecodeError("illegal attachments count")
+            if len(digits) > len(str(self.limits.max_attachments)):
+                raise LimitExceeded(
+                    "max_attachments", self.limits.max_attachments, int(digits[:20])
+                )
+            attachments = int(digits)
+            if attachments == 0:
+                raise DecodeError("illegal attachments count 0")
+            self.limits.check("max_attachments", attachments)
+            i = dash + 1
+
+        namespace = "/"
+        if i < length and text[i] == "/":
+            comma = text.find(",", i)
+            if comma == -1:
+                namespace, i = text[i:], length
+            else:
+                namespace, i = text[i:comma], comma + 1
+
+        ack_id = None
+        if i < length and text[i] in _DIGITS:
+            match = _DIGIT_RUN.match(text, i)
+            assert match is not None
+            run = match.end() - i
+            self.limits.check("max_ack_id_digits", run)
+            ack_id = int(text[i : match.end()])
+            i = match.end()
+
+        data = None
+        if i < length:
+            body = text[i:]
+            data = self.json.loads(body)
+            if data is None:
+                raise DecodeError("invalid payload: null")
+            if isinstance(data, dict | list):
+                check_json_depth(
+                    data, self.limits.max_json_depth, hint=body.count("[") + body.count("{")
+                )
+        problem = payload_error(packet_type, data, self.revision)
+        if problem is not None:
+            raise DecodeError(f"invalid payload: {problem}")
+        return Packet(packet_type, namespace, data, ack_id), attachments

@@ -1,0 +1,1 @@
+"""Testing aids for users of socketio_proto: hypothesis strategies (and, later, in-memory pairs)."""
