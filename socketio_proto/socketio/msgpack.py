@@ -62,14 +62,11 @@ class MsgpackDecoder:
     def receive(self, message: str | bytes) -> Packet | None:
         if isinstance(message, str):
             raise DecodeError("the msgpack parser only accepts binary messages")
+        self.limits.check("max_payload_bytes", len(message))
         try:
-            decoded = self._msgpack.unpackb(
-                message,
-                raw=False,
-                strict_map_key=False,
-                max_buffer_size=self.limits.max_payload_bytes,
-            )
-        except Exception as exc:  # msgpack raises a zoo of ValueError/TypeError subclasses
+            decoded = self._msgpack.unpackb(message, raw=False, strict_map_key=False)
+        except (ValueError, TypeError, self._msgpack.UnpackException) as exc:
+            # ValueError covers ExtraData/FormatError/StackError; TypeError unhashable keys.
             raise DecodeError(f"invalid msgpack: {exc}") from None
         if not isinstance(decoded, dict):
             raise DecodeError("msgpack packet must be a map")

@@ -223,10 +223,10 @@ class Decoder:
 
         ack_id = None
         if i < length and text[i] in _DIGITS:
-            match = _DIGIT_RUN.match(text, i)
+            # Scan at most one digit past the limit: enough to refuse a huge id.
+            match = _DIGIT_RUN.match(text, i, i + self.limits.max_ack_id_digits + 1)
             assert match is not None
-            run = match.end() - i
-            self.limits.check("max_ack_id_digits", run)
+            self.limits.check("max_ack_id_digits", match.end() - i)
             ack_id = int(text[i : match.end()])
             i = match.end()
 

@@ -1,0 +1,93 @@
+"""The ``demo`` and ``decode`` commands.
+
+Until the IO adapters exist, the demo walks through one Socket.IO session as
+it appears on the wire -- every line is produced by the library's codecs, and
+every decoded value is checked against what was encoded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engineio.packet import EngineRevision
+from .engineio.packet import Packet as EnginePacket
+from .engineio.packet import PacketType as EngineType
+from .engineio.payload import decode_payload, encode_payload
+from .errors import ProtocolError
+from .socketio.packet import Packet, PacketType, SocketIORevision
+from .socketio.parser import Decoder, Encoder
+
+
+def _session(revision: SocketIORevision) -> list[tuple[str, Packet]]:
+    custom = "/test"
+    return [
+        ("client connects to /test", Packet(PacketType.CONNECT, custom)),
+        (
+            "server accepts",
+            Packet(
+                PacketType.CONNECT,
+                custom,
+                {"sid": "Fh6KtqTGP4jmVfdqAAAB"} if revision == 5 else None,
+            ),
+        ),
+        ("client emits 'my event'", Packet(PacketType.EVENT, custom, ["my event", {"data": "hi"}])),
+        ("server answers", Packet(PacketType.EVENT, custom, ["my response", {"data": "hi"}])),
+        ("client asks for an ack", Packet(PacketType.EVENT, "/", ["echo", "x", 1], id=7)),
+        ("server acks", Packet(PacketType.ACK, "/", ["x", 1], id=7)),
+        ("binary event", Packet(PacketType.EVENT, "/", ["file", b"\x01\x02\x03", {"n": 1}])),
+        ("client leaves /test", Packet(PacketType.DISCONNECT, custom)),
+    ]
+
+
+def run_demo(eio: int) -> int:
+    revision: EngineRevision = 4 if eio == 4 else 3
+    sio: SocketIORevision = 5 if revision == 4 else 4
+    encoder, decoder = Encoder(revision=sio), Decoder(revision=sio)
+    print(f"A Socket.IO {sio} session over Engine.IO {revision}, as it crosses the wire.\n")
+    for title, packet in _session(sio):
+        messages = encoder.encode(packet)
+        engine_packets = [EnginePacket(EngineType.MESSAGE, m) for m in messages]
+        body, content_type = encode_payload(engine_packets, revision)
+        raw = body if isinstance(body, bytes) else body.encode()
+        print(f"* {title}")
+        print(f"    Socket.IO packet : {packet}")
+        for message in messages:
+            print(f"    Engine.IO message: {message!r}")
+        print(f"    polling body     : {raw!r} ({content_type})")
+        decoded: Packet | None = None
+        for engine_packet in decode_payload(raw, revision, content_type=content_type):
+            decoded = decoder.receive(engine_packet.data)
+        if decoded != packet:
+            print(f"    MISMATCH after decoding: {decoded}")
+            return 1
+        print("    decoded back     : identical\n")
+    print("Real servers and clients arrive with the IO adapters; `decode` inspects captures:")
+    print("    python -m socketio_proto decode '42[\"hello\",1]'")
+    return 0
+
+
+def run_decode(text: str, eio: int) -> int:
+    revision: EngineRevision = 4 if eio == 4 else 3
+    sio: SocketIORevision = 5 if revision == 4 else 4
+    decoder = Decoder(revision=sio)
+    # Captures are usually pasted with the record separator spelled out.
+    raw = text.replace("\\x1e", "\x1e").replace("\\u001e", "\x1e").encode("utf-8")
+    try:
+        engine_packets = decode_payload(raw, revision)
+    except ProtocolError as exc:
+        print(f"not an Engine.IO {revision} payload: {exc.message}")
+        return 1
+    for engine_packet in engine_packets:
+        print(f"Engine.IO {engine_packet.type.name}: {engine_packet.data!r}")
+        if engine_packet.type is not EngineType.MESSAGE:
+            continue
+        try:
+            packet: Any = decoder.receive(engine_packet.data)
+        except ProtocolError as exc:
+            print(f"  Socket.IO: invalid ({type(exc).__name__}: {exc.message})")
+            continue
+        if packet is None:
+            print(f"  Socket.IO: binary packet header, waiting for {decoder.awaiting_attachments}")
+        else:
+            print(f"  Socket.IO: {packet}")
+    return 0
