@@ -1,0 +1,105 @@
+"""What the Engine.IO machines report.
+
+Two streams come out of a server:
+
+* **events** for the application (a session opened, a message arrived, ...);
+* **outputs** for whoever owns the transports: HTTP responses to write,
+  WebSocket messages to send, WebSockets to close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .http import HttpRequest, HttpResponse
+from .packet import EngineRevision
+
+__all__ = [
+    "CloseReason",
+    "CloseWebSocket",
+    "MessageReceived",
+    "Output",
+    "Respond",
+    "SendWebSocket",
+    "ServerEvent",
+    "SessionClosed",
+    "SessionOpened",
+    "SessionUpgraded",
+]
+
+
+class CloseReason(StrEnum):
+    """Why a session ended (the strings the JS server reports)."""
+
+    TRANSPORT_CLOSE = "transport close"
+    TRANSPORT_ERROR = "transport error"
+    PING_TIMEOUT = "ping timeout"
+    PARSE_ERROR = "parse error"
+    #: The client asked to close (a ``1`` packet).
+    FORCED_CLOSE = "forced close"
+    #: The application closed the session.
+    SERVER_CLOSE = "server close"
+
+
+# -- events for the application -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    sid: str
+    revision: EngineRevision
+    transport: str
+    #: The handshake request (headers, query, ...), for authentication and context.
+    request: HttpRequest
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    sid: str
+    data: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpgraded:
+    sid: str
+    transport: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    sid: str
+    reason: CloseReason
+
+
+ServerEvent = SessionOpened | MessageReceived | SessionUpgraded | SessionClosed
+
+
+# -- outputs for the transport owner --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """Write ``response`` to the HTTP request ``request_id``; it is complete."""
+
+    request_id: int
+    response: HttpResponse
+
+
+@dataclass(frozen=True, slots=True)
+class SendWebSocket:
+    """Send one message (``str``: text frame, ``bytes``: binary frame) on WebSocket ``ws_id``."""
+
+    ws_id: int
+    message: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CloseWebSocket:
+    """Close WebSocket ``ws_id`` with ``code``; the machine has forgotten it."""
+
+    ws_id: int
+    code: int = 1000
+
+
+Output = Respond | SendWebSocket | CloseWebSocket
