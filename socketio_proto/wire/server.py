@@ -1,0 +1,468 @@
+"""Drive an Engine.IO server from raw TCP bytes: h11 for HTTP, wsproto after an upgrade.
+
+One :class:`WireServer` serves every TCP connection of an endpoint, because an
+Engine.IO session spans connections (a polling GET parked on one connection is
+answered because of a POST on another).  The caller reports connections and
+bytes, and writes what :meth:`WireServer.transmit` returns::
+
+    conn = wire.connection_made()
+    wire.receive_data(conn, data, now)        # b"" means the peer sent EOF
+    for out in wire.transmit(now):            # bytes for any connection
+        write(out.conn_id, out.data)
+        if out.close: close(out.conn_id)
+
+Sans-IO: no sockets, no clock (``now`` comes in), no threads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from http import HTTPStatus
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import h11
+from wsproto import ConnectionType, WSConnection
+from wsproto import events as ws_events
+from wsproto.connection import ConnectionState
+from wsproto.extensions import Extension, PerMessageDeflate
+from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
+from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
+
+from ..engineio.config import EngineConfig
+from ..engineio.events import CloseWebSocket, Respond, SendWebSocket, ServerEvent
+from ..engineio.http import HttpRequest, HttpResponse
+from ..engineio.server import EngineServer, WebSocketAccepted
+
+__all__ = ["Transmit", "WireServer"]
+
+#: Serves requests outside the Engine.IO path (e.g. an HTML page); None answers 404.
+Fallback = Callable[[HttpRequest], HttpResponse]
+
+# h11 exports the state without listing it in __all__.
+_MIGHT_SWITCH_PROTOCOL = h11.MIGHT_SWITCH_PROTOCOL  # type: ignore[attr-defined]
+_BAD_REQUEST = HttpResponse(400, (("Content-Type", "text/plain"),), b"Bad Request")
+_NOT_FOUND = HttpResponse(404, (("Content-Type", "text/plain"),), b"Not Found")
+_TOO_LARGE = HttpResponse(413, (("Content-Type", "text/plain"),), b"")
+
+
+@dataclass(frozen=True, slots=True)
+class Transmit:
+    """Bytes to write to connection ``conn_id``; close it afterwards if ``close``."""
+
+    conn_id: int
+    data: bytes
+    close: bool = False
+
+
+class _Connection:
+    __slots__ = (
+        "binary_parts",
+        "body",
+        "body_size",
+        "closing",
+        "conn_id",
+        "h11",
+        "message_size",
+        "out",
+        "request",
+        "request_id",
+        "secure",
+        "text_parts",
+        "ws",
+        "ws_id",
+    )
+
+    def __init__(self, conn_id: int, secure: bool, max_header_bytes: int) -> None:
+        self.conn_id = conn_id
+        self.secure = secure
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+        self.request: h11.Request | None = None
+        self.body: list[bytes] = []
+        self.body_size = 0
+        self.request_id: int | None = None
+        self.ws: WSConnection | None = None
+        self.ws_id: int | None = None
+        self.text_parts: list[str] = []
+        self.binary_parts: list[bytes] = []
+        self.message_size = 0
+        self.out = bytearray()
+        self.closing = False
+
+
+class WireServer:
+    """An Engine.IO endpoint on raw bytes.
+
+    ``engine`` defaults to a new :class:`EngineServer` built from ``config``;
+    its events are re-exported by :meth:`events`.
+    """
+
+    def __init__(
+        self,
+        engine: EngineServer | None = None,
+        *,
+        config: EngineConfig | None = None,
+        fallback: Fallback | None = None,
+        max_header_bytes: int = 16 * 1024,
+    ) -> None:
+        self.engine = engine if engine is not None else EngineServer(config)
+        self.config = self.engine.config
+        self.fallback = fallback
+        self.max_header_bytes = max_header_bytes
+        self._connections: dict[int, _Connection] = {}
+        self._by_request: dict[int, _Connection] = {}
+        self._by_ws: dict[int, _Connection] = {}
+        self._ids = itertools.count(1)
+        self._touched: dict[int, _Connection] = {}
+
+    # -- the caller's side ------------------------------------------------------------
+
+    def connection_made(self, *, secure: bool = False) -> int:
+        """A new TCP connection; ``secure`` if it is TLS.  Returns its id."""
+        conn = _Connection(next(self._ids), secure, self.max_header_bytes)
+        self._connections[conn.conn_id] = conn
+        return conn.conn_id
+
+    def receive_data(self, conn_id: int, data: bytes, now: float) -> None:
+        """Bytes from connection ``conn_id``; ``b""`` means EOF."""
+        conn = self._connections.get(conn_id)
+        if conn is None or conn.closing:
+            return
+        if conn.ws is not None:
+            self._receive_ws(conn, data, now)
+        else:
+            if not data and conn.request_id is not None:
+                # EOF while a request waits for its answer: the client gave up (a
+                # cancelled long poll closes the session).
+                self._abort_request(conn, now)
+                return
+            try:
+                conn.h11.receive_data(data)
+            except RuntimeError:  # data after EOF or while closed
+                return
+            self._process_http(conn, now)
+
+    def connection_lost(self, conn_id: int, now: float) -> None:
+        """The TCP connection is gone (reset, or closed after a ``close`` transmit)."""
+        conn = self._connections.pop(conn_id, None)
+        if conn is None:
+            return
+        self._touched.pop(conn_id, None)
+        if conn.request_id is not None:
+            self._abort_request(conn, now)
+        if conn.ws_id is not None:
+            self._by_ws.pop(conn.ws_id, None)
+            self.engine.websocket_closed(conn.ws_id, now)
+
+    def transmit(self, now: float) -> list[Transmit]:
+        """Everything to write now, one entry per connection with output."""
+        while True:
+            outputs = self.engine.outputs()
+            if not outputs:
+                break
+            for output in outputs:
+                if isinstance(output, Respond):
+                    conn = self._by_request.pop(output.request_id, None)
+                    if conn is not None:
+                        self._send_response(conn, output.response, now)
+                elif isinstance(output, SendWebSocket):
+                    conn = self._by_ws.get(output.ws_id)
+                    if conn is not None and conn.ws is not None:
+                        message = output.message
+                        self._send_ws(
+                            conn,
+                            ws_events.TextMessage(data=message)
+                            if isinstance(message, str)
+                            else ws_events.BytesMessage(data=message),
+                        )
+                else:
+                    assert isinstance(output, CloseWebSocket)
+                    conn = self._by_ws.pop(output.ws_id, None)
+                    if conn is not None and conn.ws is not None:
+                        self._close_ws(conn, output.code)
+        touched, self._touched = self._touched, {}
+        result = []
+        for conn in touched.values():
+            if conn.out or conn.closing:
+                result.append(Transmit(conn.conn_id, bytes(conn.out), conn.closing))
+                conn.out.clear()
+        return result
+
+    def _abort_request(self, conn: _Connection, now: float) -> None:
+        request_id, conn.request_id = conn.request_id, None
+        assert request_id is not None
+        self._by_request.pop(request_id, None)
+        conn.closing = True
+        self._touched[conn.conn_id] = conn
+        self.engine.request_aborted(request_id, now)
+
+    def events(self) -> list[ServerEvent]:
+        return self.engine.events()
+
+    def next_deadline(self) -> float | None:
+        return self.engine.next_deadline()
+
+    def handle_timeout(self, now: float) -> None:
+        self.engine.handle_timeout(now)
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def _process_http(self, conn: _Connection, now: float) -> None:
+        while not conn.closing and conn.request_id is None:
+            try:
+                event = conn.h11.next_event()
+            except h11.RemoteProtocolError:
+                self._fail_http(conn)
+                return
+            if event is h11.NEED_DATA:
+                return
+            if event is h11.PAUSED:
+                if conn.h11.their_state is _MIGHT_SWITCH_PROTOCOL:
+                    self._upgrade(conn, now)
+                return
+            if isinstance(event, h11.Request):
+                conn.request, conn.body, conn.body_size = event, [], 0
+                length = _header(event.headers, b"content-length")
+                limit = self.config.limits.max_payload_bytes
+                if length is not None and length.isdigit() and int(length) > limit:
+                    self._reject_too_large(conn)
+                    return
+            elif isinstance(event, h11.Data):
+                conn.body_size += len(event.data)
+                if conn.body_size > self.config.limits.max_payload_bytes:
+                    self._reject_too_large(conn)
+                    return
+                conn.body.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                if conn.h11.their_state is _MIGHT_SWITCH_PROTOCOL:
+                    continue  # an upgrade request: decided at PAUSED
+                self._dispatch_request(conn, now)
+            elif isinstance(event, h11.ConnectionClosed):
+                conn.closing = True
+                self._touched[conn.conn_id] = conn
+                return
+
+    def _build_request(self, conn: _Connection) -> HttpRequest:
+        assert conn.request is not None
+        request = conn.request
+        return HttpRequest.from_target(
+            request.method.decode("ascii", "replace"),
+            request.target.decode("utf-8", "replace"),
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],
+            b"".join(conn.body),
+            secure=conn.secure,
+        )
+
+    def _dispatch_request(self, conn: _Connection, now: float) -> None:
+        request = self._build_request(conn)
+        conn.body = []
+        if not request.path.startswith(self.config.path):
+            response = self.fallback(request) if self.fallback is not None else _NOT_FOUND
+            self._send_response(conn, response, now)
+            return
+        request_id = self.engine.handle_request(request, now)
+        conn.request_id = request_id
+        self._by_request[request_id] = conn
+
+    def _send_response(self, conn: _Connection, response: HttpResponse, now: float) -> None:
+        conn.request_id = None
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"Content-Length", str(len(response.body)).encode()))
+        try:
+            data = conn.h11.send(
+                h11.Response(
+                    status_code=response.status, headers=headers, reason=_reason(response.status)
+                )
+            )
+            data = (data or b"") + (conn.h11.send(h11.Data(data=response.body)) or b"")
+            data += conn.h11.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError:
+            conn.closing = True
+            self._touched[conn.conn_id] = conn
+            return
+        conn.out += data
+        self._touched[conn.conn_id] = conn
+        if conn.h11.our_state is h11.MUST_CLOSE or conn.h11.their_state is not h11.DONE:
+            conn.closing = True
+            return
+        if conn.h11.our_state is h11.DONE:
+            conn.h11.start_next_cycle()
+            self._process_http(conn, now)  # a pipelined request may be buffered
+
+    def _reject_too_large(self, conn: _Connection) -> None:
+        # The body is not read any further, so the connection cannot be reused.
+        response = _TOO_LARGE
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers += [(b"Content-Length", b"0"), (b"Connection", b"close")]
+        conn.out += (
+            conn.h11.send(h11.Response(status_code=413, headers=headers, reason=_reason(413)))
+            or b""
+        )
+        conn.out += conn.h11.send(h11.EndOfMessage()) or b""
+        conn.closing = True
+        self._touched[conn.conn_id] = conn
+
+    def _fail_http(self, conn: _Connection) -> None:
+        if conn.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            headers = [(b"Content-Length", b"11"), (b"Connection", b"close")]
+            try:
+                conn.out += (
+                    conn.h11.send(
+                        h11.Response(status_code=400, headers=headers, reason=_reason(400))
+                    )
+                    or b""
+                )
+                conn.out += conn.h11.send(h11.Data(data=_BAD_REQUEST.body)) or b""
+                conn.out += conn.h11.send(h11.EndOfMessage()) or b""
+            except h11.LocalProtocolError:
+                pass
+        conn.closing = True
+        self._touched[conn.conn_id] = conn
+
+    # -- WebSocket ----------------------------------------------------------------------
+
+    def _upgrade(self, conn: _Connection, now: float) -> None:
+        assert conn.request is not None
+        upgrade = (_header(conn.request.headers, b"upgrade") or "").lower()
+        if upgrade != "websocket" or conn.request.method != b"GET":
+            self._refuse_upgrade(conn, _BAD_REQUEST)
+            return
+        # Let wsproto validate the handshake headers before the engine hears of it.
+        ws = WSConnection(ConnectionType.SERVER)
+        try:
+            ws.initiate_upgrade_connection(list(conn.request.headers), conn.request.target)
+            valid = any(isinstance(event, ws_events.Request) for event in ws.events())
+        except WsRemoteProtocolError:
+            valid = False
+        if not valid:
+            self._refuse_upgrade(conn, _BAD_REQUEST)
+            return
+        request = self._build_request(conn)
+        decision: WebSocketAccepted | HttpResponse = (
+            self.engine.handle_websocket(request, now)
+            if request.path.startswith(self.config.path)
+            else _NOT_FOUND
+        )
+        if isinstance(decision, HttpResponse):
+            self._refuse_upgrade(conn, decision)
+            return
+        extensions: list[Extension] = (
+            [PerMessageDeflate()] if self.config.websocket_compression else []
+        )
+        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in decision.headers]
+        conn.out += ws.send(ws_events.AcceptConnection(extensions=extensions, extra_headers=extra))
+        trailing, _ = conn.h11.trailing_data
+        conn.ws, conn.ws_id = ws, decision.ws_id
+        self._by_ws[decision.ws_id] = conn
+        self._touched[conn.conn_id] = conn
+        if trailing:
+            self._receive_ws(conn, bytes(trailing), now)
+
+    def _refuse_upgrade(self, conn: _Connection, response: HttpResponse) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers += [
+            (b"Content-Length", str(len(response.body)).encode()),
+            (b"Connection", b"close"),
+        ]
+        try:
+            conn.out += (
+                conn.h11.send(
+                    h11.Response(
+                        status_code=response.status,
+                        headers=headers,
+                        reason=_reason(response.status),
+                    )
+                )
+                or b""
+            )
+            conn.out += conn.h11.send(h11.Data(data=response.body)) or b""
+            conn.out += conn.h11.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError:
+            pass
+        conn.closing = True
+        self._touched[conn.conn_id] = conn
+
+    def _receive_ws(self, conn: _Connection, data: bytes, now: float) -> None:
+        ws = conn.ws
+        assert ws is not None and conn.ws_id is not None
+        ws.receive_data(data or None)
+        try:
+            for event in ws.events():
+                if isinstance(event, ws_events.TextMessage | ws_events.BytesMessage):
+                    if not self._collect_fragment(conn, event, now):
+                        return
+                elif isinstance(event, ws_events.Ping):
+                    self._send_ws(conn, event.response())
+                elif isinstance(event, ws_events.CloseConnection):
+                    if ws.state is ConnectionState.REMOTE_CLOSING:
+                        self._send_ws(conn, event.response())
+                    self._ws_gone(conn, now)
+                    return
+        except WsRemoteProtocolError:
+            self._close_ws(conn, 1002)
+            self._ws_gone(conn, now)
+            return
+        if not data:  # EOF without a close frame
+            self._ws_gone(conn, now)
+
+    def _collect_fragment(
+        self,
+        conn: _Connection,
+        event: ws_events.TextMessage | ws_events.BytesMessage,
+        now: float,
+    ) -> bool:
+        """Buffer one fragment within the size limit; deliver the message when complete."""
+        chunk = event.data
+        if isinstance(chunk, str):
+            conn.message_size += len(chunk.encode("utf-8", "surrogatepass"))
+            conn.text_parts.append(chunk)
+        else:
+            conn.message_size += len(chunk)
+            conn.binary_parts.append(bytes(chunk))
+        if conn.message_size > self.config.limits.max_payload_bytes:
+            self._close_ws(conn, 1009)
+            self._ws_gone(conn, now)
+            return False
+        if event.message_finished:
+            message: str | bytes
+            if isinstance(chunk, str):
+                message, conn.text_parts = "".join(conn.text_parts), []
+            else:
+                message, conn.binary_parts = b"".join(conn.binary_parts), []
+            conn.message_size = 0
+            assert conn.ws_id is not None
+            self.engine.receive_websocket_message(conn.ws_id, message, now)
+        return True
+
+    def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
+        assert conn.ws is not None
+        try:
+            conn.out += conn.ws.send(event)
+        except WsLocalProtocolError:  # closing has begun: nothing more may be sent
+            return
+        self._touched[conn.conn_id] = conn
+
+    def _close_ws(self, conn: _Connection, code: int) -> None:
+        self._send_ws(conn, ws_events.CloseConnection(code=code))
+        conn.closing = True
+        self._touched[conn.conn_id] = conn
+
+    def _ws_gone(self, conn: _Connection, now: float) -> None:
+        conn.closing = True
+        self._touched[conn.conn_id] = conn
+        if conn.ws_id is not None and self._by_ws.pop(conn.ws_id, None) is not None:
+            self.engine.websocket_closed(conn.ws_id, now)
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
