@@ -20,15 +20,21 @@ from hypothesis import strategies as st
 from ..engineio.packet import EngineRevision
 from ..engineio.packet import Packet as EnginePacket
 from ..engineio.packet import PacketType as EngineType
+from ..limits import Limits
 from ..serialization import MAX_SAFE_INTEGER
 from ..socketio.packet import RESERVED_EVENTS, Packet, PacketType, SocketIORevision
 
 __all__ = [
     "ack_ids",
     "engineio_packets",
+    "engineio_payloads",
     "json_values",
+    "limits",
+    "mutated_bytes",
+    "mutated_text",
     "namespaces",
     "socketio_packets",
+    "wire_text",
 ]
 
 _NO_SURROGATES: list[Literal["Cs"]] = ["Cs"]
@@ -153,3 +159,126 @@ def engineio_packets(revision: EngineRevision = 4) -> st.SearchStrategy[EnginePa
     binary_types = [EngineType.MESSAGE] if revision == 4 else list(EngineType)
     binary_packets = st.builds(EnginePacket, st.sampled_from(binary_types), st.binary(max_size=30))
     return st.one_of(text_packets, binary_packets)
+
+
+#: Characters that stress the text codecs: separators of every format, digits,
+#: JSON punctuation, JS line terminators, and non-BMP characters (two UTF-16 units).
+_TRICKY_CHARS = (
+    '0123456789:-,/?b[]{}"\\ \n\r\t\x00\x1e\x7f\u00e9\u20ac\u2028\u2029\ufeff'
+    "\U0001f600\U0001d11e\U0010ffff"
+)
+
+
+def wire_text(
+    *, min_size: int = 0, max_size: int = 30, exclude: str = ""
+) -> st.SearchStrategy[str]:
+    """Text without lone surrogates, biased towards the characters that matter on the wire.
+
+    Mixes arbitrary code points with ASCII digits, the separators of every
+    payload format (``:``, ``-``, ``,``, U+001E), JSON punctuation, U+2028/U+2029
+    and astral characters (whose UTF-16 length is 2).
+    """
+    tricky = [c for c in _TRICKY_CHARS if c not in exclude]
+    alphabet = st.one_of(
+        st.sampled_from(tricky),
+        st.characters(exclude_categories=_NO_SURROGATES, exclude_characters=exclude),
+    )
+    return st.text(alphabet, min_size=min_size, max_size=max_size)
+
+
+def engineio_payloads(
+    revision: EngineRevision = 4, *, min_size: int = 1, max_size: int = 8
+) -> st.SearchStrategy[list[EnginePacket]]:
+    """Batches of packets a polling payload of ``revision`` can carry.
+
+    Revision 4 payloads cannot be empty (``""`` is invalid) and their text
+    cannot contain U+001E; revision 3 text may hold any character.
+    """
+    if revision == 4:
+        packets = engineio_packets(4)
+        min_size = max(min_size, 1)
+    else:
+        packets = st.one_of(
+            engineio_packets(3),
+            st.builds(EnginePacket, st.sampled_from(list(EngineType)), wire_text()),
+        )
+    return st.lists(packets, min_size=min_size, max_size=max_size)
+
+
+def limits(*, max_value: int = 64) -> st.SearchStrategy[Limits]:
+    """Small random :class:`~socketio_proto.Limits`, so that tests can hit every bound."""
+    field = st.integers(1, max_value)
+    return st.builds(
+        Limits,
+        max_payload_bytes=st.integers(1, max_value * 32),
+        max_packets_per_payload=field,
+        max_attachments=st.integers(1, 16),
+        max_ack_id_digits=st.integers(1, 24),
+        max_json_depth=field,
+    )
+
+
+_TEXT_NOISE = st.one_of(
+    st.sampled_from([*_TRICKY_CHARS, "-1", "_placeholder", '"num":', "true", "null"]),
+    st.integers(0, 10**20).map(str),
+    st.text(max_size=3),
+)
+_BYTE_NOISE = st.one_of(
+    st.sampled_from([b"\x00", b"\x01", b"\x04", b"\x09", b"\xff", b"\xc0", b"\x80", b"4", b":"]),
+    st.integers(0, 10**12).map(lambda n: str(n).encode("ascii")),
+    st.binary(max_size=3),
+)
+
+
+@st.composite
+def _mutate_text(draw: st.DrawFn, base: st.SearchStrategy[str]) -> str:
+    text = draw(base)
+    for _ in range(draw(st.integers(1, 3))):
+        size = len(text)
+        op = draw(st.sampled_from(("truncate", "delete", "insert", "replace", "duplicate")))
+        if op == "truncate":
+            text = text[: draw(st.integers(0, size))]
+        elif op == "insert":
+            at = draw(st.integers(0, size))
+            text = text[:at] + draw(_TEXT_NOISE) + text[at:]
+        elif size:
+            at = draw(st.integers(0, size - 1))
+            end = draw(st.integers(at + 1, min(size, at + 8)))
+            if op == "delete":
+                text = text[:at] + text[end:]
+            elif op == "replace":
+                text = text[:at] + draw(_TEXT_NOISE) + text[end:]
+            else:
+                text = text[:end] + text[at:end] + text[end:]
+    return text
+
+
+@st.composite
+def _mutate_bytes(draw: st.DrawFn, base: st.SearchStrategy[bytes]) -> bytes:
+    data = bytearray(draw(base))
+    for _ in range(draw(st.integers(1, 3))):
+        size = len(data)
+        op = draw(st.sampled_from(("truncate", "delete", "insert", "flip", "duplicate")))
+        if op == "truncate":
+            del data[draw(st.integers(0, size)) :]
+        elif op == "insert":
+            at = draw(st.integers(0, size))
+            data[at:at] = draw(_BYTE_NOISE)
+        elif size:
+            at = draw(st.integers(0, size - 1))
+            if op == "flip":
+                data[at] ^= 1 << draw(st.integers(0, 7))
+            else:
+                end = draw(st.integers(at + 1, min(size, at + 8)))
+                data[at:end] = b"" if op == "delete" else data[at:end] * 2
+    return bytes(data)
+
+
+def mutated_text(base: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Near-valid text: values of ``base`` truncated, cut, spliced or with separators inserted."""
+    return _mutate_text(base)
+
+
+def mutated_bytes(base: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
+    """Near-valid bytes: values of ``base`` truncated, cut, bit-flipped or spliced."""
+    return _mutate_bytes(base)

@@ -17,9 +17,9 @@ Sans-IO: no sockets, no clock (``now`` comes in), no threads.
 from __future__ import annotations
 
 import itertools
-from http import HTTPStatus
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import h11
 from wsproto import ConnectionType, WSConnection
