@@ -70,6 +70,8 @@ class SessionUpgraded:
 class SessionClosed:
     sid: str
     reason: CloseReason
+    #: Extra context (e.g. the HTTP status a client got), empty when there is none.
+    detail: str = ""
 
 
 ServerEvent = SessionOpened | MessageReceived | SessionUpgraded | SessionClosed

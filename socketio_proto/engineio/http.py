@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 __all__ = ["EngineErrorCode", "HttpRequest", "HttpResponse", "error_response"]
 
@@ -78,6 +78,11 @@ class HttpRequest:
             body,
             secure,
         )
+
+    @property
+    def target(self) -> str:
+        """The request target: path plus the encoded query string."""
+        return f"{self.path}?{urlencode(self.query)}" if self.query else self.path
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (lower-case), or None."""

@@ -1,1 +1,8 @@
-"""Testing aids for users of socketio_proto: hypothesis strategies (and, later, in-memory pairs)."""
+"""Testing aids: an in-memory client/server pair and hypothesis strategies.
+
+``socketio_proto.testing.strategies`` needs ``hypothesis`` (the ``dev`` extra).
+"""
+
+from .pair import EnginePair
+
+__all__ = ["EnginePair"]
