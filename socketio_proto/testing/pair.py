@@ -61,12 +61,19 @@ class EnginePair:
     def pump(self, max_rounds: int = 10_000) -> None:
         """Move bytes and events both ways until nothing is left to do."""
         for _ in range(max_rounds):
-            moved = self._client_to_server()
-            moved = self._server_to_client() or moved
-            moved = self._dispatch_events() or moved
-            if not moved:
+            if not self.step():
                 return
         raise RuntimeError(f"the pair did not settle within {max_rounds} rounds")
+
+    def step(self) -> bool:
+        """One round: deliver what each side has written, then dispatch events.
+
+        Returns whether anything moved.  Interleave it with sends to test
+        what happens while bytes are in flight.
+        """
+        moved = self._client_to_server()
+        moved = self._server_to_client() or moved
+        return self._dispatch_events() or moved
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass, firing every deadline of both sides in order, exactly when due."""
