@@ -35,9 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import run_decode
 
         return run_decode(args.payload, args.eio)
-    from .benchmarks import codec
+    from .benchmarks.codec import main as run_codec_benchmark
 
-    return codec.main(quick=args.quick, output=args.output)
+    return run_codec_benchmark(quick=args.quick, output=args.output)
 
 
 if __name__ == "__main__":

@@ -42,4 +42,5 @@ class Limits:
             raise LimitExceeded(limit, maximum, actual)
 
 
+#: The limits every codec and machine uses unless given others.
 DEFAULT_LIMITS = Limits()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final, Protocol, runtime_checkable
 
 from .errors import DecodeError, EncodeError
@@ -35,11 +36,17 @@ __all__ = [
     "default_json_codec",
 ]
 
+#: The largest integer a JavaScript number holds exactly (``Number.MAX_SAFE_INTEGER``).
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Any integer outside the safe range is written with at least 16 digits.
 _LONG_DIGIT_RUN = re.compile("[0-9]{16}")
+# Above this many characters, mapping the UTF-8 text to "1" (ASCII digit) / "0" (any other
+# byte) and searching for 16 ones is several times faster than the regex.
+_DIGIT_MASK_MIN_LENGTH = 128
+_DIGIT_MASK = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
+_SIXTEEN_DIGITS = b"1" * 16
 
 
 @runtime_checkable
@@ -91,10 +98,27 @@ def _find_unsafe_integer(obj: Any) -> int | None:
     return None
 
 
+def _has_long_digit_run(text: str) -> bool:
+    """Whether ``text`` holds 16 consecutive ASCII digits (``_LONG_DIGIT_RUN.search``)."""
+    if len(text) >= _DIGIT_MASK_MIN_LENGTH:
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: let the regex look
+            pass
+        else:
+            return _SIXTEEN_DIGITS in raw.translate(_DIGIT_MASK)
+    return _LONG_DIGIT_RUN.search(text) is not None
+
+
 def _escape_lone_surrogates(text: str) -> str:
-    if text.isascii() or _LONE_SURROGATE.search(text) is None:
+    if text.isascii():
         return text
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    try:
+        # Strict UTF-8 fails exactly on surrogate code points, much faster than a regex search.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 class StdlibJsonCodec:
@@ -106,10 +130,31 @@ class StdlibJsonCodec:
         self.allow_unsafe_integers = allow_unsafe_integers
         self._encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        # What ``self._encoder.encode`` builds on every call, built once; without the
+        # circular-reference bookkeeping (a shared ``markers`` dict would not be thread-safe).
+        self._c_encode = (
+            None
+            if c_make_encoder is None
+            else c_make_encoder(
+                None, self._encoder.default, encode_basestring, None, ":", ",", False, False, False
+            )
+        )
+        self._scan_once = self._decoder.scan_once  # type: ignore[attr-defined]
+
+    def _encode(self, obj: Any) -> str:
+        """``self._encoder.encode(obj)``, with its results and its exceptions, only faster."""
+        if self._c_encode is None:
+            return self._encoder.encode(obj)
+        try:
+            return "".join(self._c_encode(obj, 0))
+        except (ValueError, RecursionError):
+            # Circular data recurses until RecursionError here; the checked encoder reports it
+            # as such.  (A TypeError is raised by both at the same point, so it passes through.)
+            return self._encoder.encode(obj)
 
     def dumps(self, obj: Any) -> str:
         try:
-            text = self._encoder.encode(obj)
+            text = self._encode(obj)
         except ValueError as exc:
             if "Circular reference" in str(exc):
                 raise EncodeError(f"cannot encode a circular structure: {exc}") from None
@@ -124,7 +169,7 @@ class StdlibJsonCodec:
         return _escape_lone_surrogates(text)
 
     def _check_integers(self, obj: Any, text: str) -> None:
-        if self.allow_unsafe_integers or _LONG_DIGIT_RUN.search(text) is None:
+        if self.allow_unsafe_integers or not _has_long_digit_run(text):
             return
         unsafe = _find_unsafe_integer(obj)
         if unsafe is not None:
@@ -134,6 +179,15 @@ class StdlibJsonCodec:
             )
 
     def loads(self, text: str) -> Any:
+        # Fast path: one JSON value spanning the whole text is what ``decode`` would return.
+        # Anything else (whitespace, trailing data, errors) goes through ``decode`` itself.
+        try:
+            value, end = self._scan_once(text, 0)
+        except Exception:
+            pass
+        else:
+            if end == len(text):
+                return value
         try:
             return self._decoder.decode(text)
         except RecursionError:
@@ -147,8 +201,10 @@ class OrjsonCodec:
 
     Same rules as :class:`StdlibJsonCodec`; whatever orjson itself refuses
     (lone surrogates, integers beyond 64 bits, non-string keys) is retried with
-    the standard library, so the two codecs accept the same values.  Like a JS
-    peer, orjson parses integers beyond 64 bits as floats.
+    the standard library, so for JSON types the two codecs agree.  Dates and
+    dataclasses are refused like the standard library refuses them; orjson
+    additionally writes ``uuid.UUID`` and ``enum.Enum`` values.  Like a JS peer,
+    orjson parses integers beyond 64 bits as floats.
     """
 
     name = "orjson"
@@ -159,7 +215,9 @@ class OrjsonCodec:
         self._orjson = orjson
         self._fallback = StdlibJsonCodec(allow_unsafe_integers=allow_unsafe_integers)
         self.allow_unsafe_integers = allow_unsafe_integers
-        self._options = 0 if allow_unsafe_integers else orjson.OPT_STRICT_INTEGER
+        passthrough = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+        strict = 0 if allow_unsafe_integers else orjson.OPT_STRICT_INTEGER
+        self._options = passthrough | strict
 
     def dumps(self, obj: Any) -> str:
         try:

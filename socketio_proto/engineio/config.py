@@ -25,6 +25,7 @@ class CookieConfig:
     secure: bool = False
 
     def header(self, sid: str) -> str:
+        """The ``Set-Cookie`` value for session ``sid``."""
         parts = [f"{self.name}={sid}", f"Path={self.path}"]
         if self.http_only:
             parts.append("HttpOnly")
@@ -85,8 +86,10 @@ class EngineConfig:
 
     @property
     def ping_interval_ms(self) -> int:
+        """``ping_interval`` as advertised in the handshake (milliseconds)."""
         return round(self.ping_interval * 1000)
 
     @property
     def ping_timeout_ms(self) -> int:
+        """``ping_timeout`` as advertised in the handshake (milliseconds)."""
         return round(self.ping_timeout * 1000)

@@ -47,6 +47,8 @@ class CloseReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SessionOpened:
+    """A client completed the handshake; ``sid`` is its new session."""
+
     sid: str
     revision: EngineRevision
     transport: str
@@ -56,18 +58,24 @@ class SessionOpened:
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
+    """A ``message`` packet arrived (text as ``str``, binary as ``bytes``)."""
+
     sid: str
     data: str | bytes
 
 
 @dataclass(frozen=True, slots=True)
 class SessionUpgraded:
+    """The session switched to ``transport`` (the upgrade completed)."""
+
     sid: str
     transport: str
 
 
 @dataclass(frozen=True, slots=True)
 class SessionClosed:
+    """The session ended; nothing more will be sent or received on it."""
+
     sid: str
     reason: CloseReason
     #: Extra context (e.g. the HTTP status a client got), empty when there is none.

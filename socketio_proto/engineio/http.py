@@ -94,11 +94,14 @@ class HttpRequest:
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
+    """A complete HTTP response: status, headers (as written) and body."""
+
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (compared case-insensitively), or None."""
         for key, value in self.headers:
             if key.lower() == name:
                 return value

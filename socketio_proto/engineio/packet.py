@@ -30,6 +30,8 @@ EngineRevision = Literal[3, 4]
 
 
 class PacketType(IntEnum):
+    """Engine.IO packet types (the digit that starts a text packet)."""
+
     OPEN = 0
     CLOSE = 1
     PING = 2
@@ -82,6 +84,9 @@ def decode_packet(message: str | bytes, revision: EngineRevision = 4) -> Packet:
     Raises :class:`~socketio_proto.DecodeError` on anything malformed.
     """
     if isinstance(message, str):
+        packet_type = _TYPE_BY_CHAR.get(message[:1])
+        if packet_type is not None:  # the common case, inlined
+            return Packet(packet_type, message[1:])
         return _decode_text(message, revision)
     if revision == 4:
         return Packet(PacketType.MESSAGE, bytes(message))

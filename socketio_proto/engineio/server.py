@@ -314,14 +314,12 @@ class EngineServer:
         :meth:`outputs`) or the HTTP response to refuse it with.
         """
         cors = self._cors_headers(request)
-        refusal = self._check_common(request, cors)
+        transport_known = (
+            request.query.get("transport") == "websocket" and "websocket" in self.config.transports
+        )
+        refusal = self._check_common(request, cors, transport_known)
         if refusal is not None:
             return refusal
-        if (
-            request.query.get("transport") != "websocket"
-            or "websocket" not in self.config.transports
-        ):
-            return error_response(EngineErrorCode.UNKNOWN_TRANSPORT, extra_headers=cors)
         sid = request.query.get("sid")
         if sid is None:
             refusal = self._check_handshake(request, cors)
@@ -399,19 +397,19 @@ class EngineServer:
         cors = self._cors_headers(request)
         if request.method == "OPTIONS" and self.config.cors_allowed_origins is not None:
             return self._preflight(request, cors)
-        refusal = self._check_common(request, cors)
+        transport = request.query.get("transport")
+        refusal = self._check_common(request, cors, transport in self.config.transports)
         if refusal is not None:
             return refusal
-        transport = request.query.get("transport")
-        if transport not in self.config.transports:
-            return error_response(EngineErrorCode.UNKNOWN_TRANSPORT, extra_headers=cors)
         sid = request.query.get("sid")
         if sid is None:
+            if transport == "websocket" and request.method == "GET":
+                # A WebSocket handshake without the upgrade (checked before allow_request,
+                # as in JS; a non-GET gets code 2 from _check_handshake).
+                return error_response(EngineErrorCode.BAD_REQUEST, extra_headers=cors)
             refusal = self._check_handshake(request, cors)
             if refusal is not None:
                 return refusal
-            if transport == "websocket":  # a WebSocket handshake without the upgrade
-                return error_response(EngineErrorCode.BAD_REQUEST, extra_headers=cors)
             revision = _parse_revision(request.query.get("EIO"))
             assert revision is not None
             opened = self._open_session(request, revision, _S.POLLING, now)
@@ -436,10 +434,13 @@ class EngineServer:
         return error_response(EngineErrorCode.BAD_REQUEST, extra_headers=cors)
 
     def _check_common(
-        self, request: HttpRequest, cors: tuple[tuple[str, str], ...]
+        self, request: HttpRequest, cors: tuple[tuple[str, str], ...], transport_known: bool
     ) -> HttpResponse | None:
+        # JS order: transport known -> Origin characters -> (origin allowed, ours) -> ...
         if not request.path.startswith(self.config.path):
             return HttpResponse(404, (("Content-Type", "text/plain"),), b"Not Found")
+        if not transport_known:
+            return error_response(EngineErrorCode.UNKNOWN_TRANSPORT, extra_headers=cors)
         origin = request.header("origin")
         if origin is not None:
             if not _valid_header_value(origin):

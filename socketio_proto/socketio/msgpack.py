@@ -30,6 +30,7 @@ class MsgpackEncoder:
         self._packer = msgpack.Packer(use_bin_type=True)
 
     def encode(self, packet: Packet) -> list[str | bytes]:
+        """Return the one binary message carrying ``packet``."""
         packet_type = _PLAIN.get(packet.type, packet.type)
         problem = payload_error(packet_type, packet.data, 5)
         if problem is not None:
@@ -60,6 +61,7 @@ class MsgpackDecoder:
         """Nothing to drop: msgpack packets are self-contained."""
 
     def receive(self, message: str | bytes) -> Packet | None:
+        """Decode one binary message into its packet (never None: no attachments)."""
         if isinstance(message, str):
             raise DecodeError("the msgpack parser only accepts binary messages")
         self.limits.check("max_payload_bytes", len(message))

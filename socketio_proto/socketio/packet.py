@@ -26,6 +26,8 @@ RESERVED_EVENTS: Final = frozenset(
 
 
 class PacketType(IntEnum):
+    """Socket.IO packet types (the first character of the text form)."""
+
     CONNECT = 0
     DISCONNECT = 1
     EVENT = 2
@@ -70,6 +72,9 @@ class Packet:
         raise AttributeError(f"a {self.type.name} packet has no arguments")
 
 
+_EVENT_TYPES: Final = (PacketType.EVENT, PacketType.BINARY_EVENT)
+
+
 def is_valid_event_name(name: object) -> bool:
     if isinstance(name, str):
         return name not in RESERVED_EVENTS
@@ -82,6 +87,17 @@ def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision
     Mirrors the checks of the JS parser (socket.io-parser 4.2.x for revision 5),
     plus rejecting an EVENT without a payload.
     """
+    # EVENT first: by far the most frequent (the branches are mutually exclusive).
+    if packet_type in _EVENT_TYPES:
+        if not isinstance(data, (list, tuple)) or not data:
+            return "EVENT payload must be a non-empty array"
+        name = data[0]
+        if isinstance(name, str):
+            if name in RESERVED_EVENTS:
+                return f"invalid event name {name!r}"
+        elif not is_valid_event_name(name):
+            return f"invalid event name {name!r}"
+        return None
     if packet_type is PacketType.CONNECT:
         if data is None or (revision == 5 and isinstance(data, dict)):
             return None
@@ -96,16 +112,10 @@ def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision
         if data is None or revision == 4 or isinstance(data, str | dict):
             return None
         return "CONNECT_ERROR payload must be a string or an object"
-    if packet_type in (PacketType.EVENT, PacketType.BINARY_EVENT):
-        if not isinstance(data, list | tuple) or not data:
-            return "EVENT payload must be a non-empty array"
-        if not is_valid_event_name(data[0]):
-            return f"invalid event name {data[0]!r}"
-        return None
     # ACK / BINARY_ACK; an ACK with no payload is accepted, as JS does.
     if data is None and packet_type is PacketType.ACK:
         return None
-    return None if isinstance(data, list | tuple) else "ACK payload must be an array"
+    return None if isinstance(data, (list, tuple)) else "ACK payload must be an array"
 
 
 def split_namespace_query(namespace: str) -> tuple[str, dict[str, str]]:

@@ -27,6 +27,8 @@ from .packet import Packet, PacketType, SocketIORevision, payload_error
 __all__ = ["Decoder", "Encoder", "PacketDecoder", "PacketEncoder", "check_json_depth"]
 
 _TYPE_BY_CHAR: Final = {str(t.value): t for t in PacketType}
+_CHAR_BY_TYPE: Final = {t: str(t.value) for t in PacketType}
+_CONTAINERS: Final = (dict, list)
 _DIGITS: Final = frozenset("0123456789")
 _DIGIT_RUN: Final = re.compile("[0-9]*")
 _TO_WIRE_BINARY: Final = {
@@ -44,15 +46,21 @@ _FROM_WIRE_BINARY: Final = {
 class PacketEncoder(Protocol):
     """Turns a packet into the Engine.IO messages that carry it."""
 
-    def encode(self, packet: Packet) -> list[str | bytes]: ...
+    def encode(self, packet: Packet) -> list[str | bytes]:
+        """Return the Engine.IO messages that carry ``packet``, in order."""
+        ...
 
 
 class PacketDecoder(Protocol):
     """Turns Engine.IO messages back into packets, one connection's worth of state."""
 
-    def receive(self, message: str | bytes) -> Packet | None: ...
+    def receive(self, message: str | bytes) -> Packet | None:
+        """Feed one message; return a completed packet or None."""
+        ...
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Forget any partial packet."""
+        ...
 
 
 def check_json_depth(data: Any, max_depth: int, *, hint: int | None = None) -> None:
@@ -63,21 +71,20 @@ def check_json_depth(data: Any, max_depth: int, *, hint: int | None = None) -> N
     """
     if hint is not None and hint <= max_depth:
         return
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    deepest = 0
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > deepest:
-            deepest = depth
-            if depth > max_depth:
-                raise LimitExceeded("max_json_depth", max_depth, depth)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    # Breadth first, one comprehension per level: about twice as fast as a stack of
+    # (item, depth) pairs, and it stops at the first level beyond the limit.
+    level = [data] if isinstance(data, _CONTAINERS) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            raise LimitExceeded("max_json_depth", max_depth, depth)
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, _CONTAINERS)
+        ]
 
 
 class Encoder:
@@ -102,7 +109,7 @@ class Encoder:
             raise EncodeError(
                 f"invalid namespace {namespace!r}: must start with '/' and contain no ','"
             )
-        if isinstance(data, int | float) and not isinstance(data, bool):
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
             # A bare number after the type digit would be read back as an ack id.
             raise EncodeError("a top-level number payload is ambiguous on the wire")
         ack_id = packet.id
@@ -113,15 +120,17 @@ class Encoder:
             "" if ack_id is None else str(ack_id)
         )
         if data is None:
-            return [str(packet_type.value) + prefix]
+            return [_CHAR_BY_TYPE[packet_type] + prefix]
         try:
-            return [str(packet_type.value) + prefix + self.json.dumps(data)]
+            return [_CHAR_BY_TYPE[packet_type] + prefix + self.json.dumps(data)]
         except EncodeError:
             binary_type = _TO_WIRE_BINARY.get(packet_type)
             if binary_type is None or not has_binary(data):
                 raise
         stripped, attachments = deconstruct(data)
-        header = f"{binary_type.value}{len(attachments)}-{prefix}{self.json.dumps(stripped)}"
+        header = (
+            f"{_CHAR_BY_TYPE[binary_type]}{len(attachments)}-{prefix}{self.json.dumps(stripped)}"
+        )
         return [header, *attachments]
 
 
@@ -160,6 +169,12 @@ class Decoder:
         self._attachments = []
 
     def receive(self, message: str | bytes) -> Packet | None:
+        """Feed one Engine.IO message (text or binary).
+
+        Returns the packet it completes, or None while attachments are still
+        missing.  Raises :class:`DecodeError`/:class:`LimitExceeded`; the
+        decoder is reset after an error.
+        """
         if isinstance(message, str):
             if self._pending is not None:
                 self.reset()
@@ -236,10 +251,11 @@ class Decoder:
             data = self.json.loads(body)
             if data is None:
                 raise DecodeError("invalid payload: null")
-            if isinstance(data, dict | list):
-                check_json_depth(
-                    data, self.limits.max_json_depth, hint=body.count("[") + body.count("{")
-                )
+            if isinstance(data, _CONTAINERS):
+                max_depth = self.limits.max_json_depth
+                # The brackets in the text bound the container count, hence the depth.
+                if body.count("[") + body.count("{") > max_depth:
+                    check_json_depth(data, max_depth)
         problem = payload_error(packet_type, data, self.revision)
         if problem is not None:
             raise DecodeError(f"invalid payload: {problem}")

@@ -49,12 +49,15 @@ class EnginePair:
         self.server = server if server is not None else WireServer(config=server_config)
         self.client = WireClient(EngineClient(client_config), host)
         self.server_app = server_app
+        #: Every server event so far, in order.
         self.server_events: list[ServerEvent] = []
+        #: Every client event so far, in order.
         self.client_events: list[ClientEvent] = []
         self._to_server: dict[int, int] = {}
         self._to_client: dict[int, int] = {}
 
     def connect(self) -> None:
+        """Start the client's handshake and let it complete."""
         self.client.connect(self.now)
         self.pump()
 

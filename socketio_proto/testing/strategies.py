@@ -76,6 +76,7 @@ def namespaces() -> st.SearchStrategy[str]:
 
 
 def ack_ids() -> st.SearchStrategy[int]:
+    """Ack ids within the default 15-digit limit."""
     return st.integers(0, 10**15 - 1)
 
 

@@ -57,18 +57,16 @@ class Transmit:
 
 class _Connection:
     __slots__ = (
-        "binary_parts",
         "body",
         "body_size",
         "closing",
         "conn_id",
         "h11",
-        "message_size",
         "out",
+        "parts",
         "request",
         "request_id",
         "secure",
-        "text_parts",
         "ws",
         "ws_id",
     )
@@ -83,9 +81,8 @@ class _Connection:
         self.request_id: int | None = None
         self.ws: WSConnection | None = None
         self.ws_id: int | None = None
-        self.text_parts: list[str] = []
-        self.binary_parts: list[bytes] = []
-        self.message_size = 0
+        #: The fragments of the WebSocket message being received (text as UTF-8).
+        self.parts = bytearray()
         self.out = bytearray()
         self.closing = False
 
@@ -396,6 +393,10 @@ class WireServer:
                 elif isinstance(event, ws_events.CloseConnection):
                     if ws.state is ConnectionState.REMOTE_CLOSING:
                         self._send_ws(conn, event.response())
+                    elif ws.state is ConnectionState.OPEN:
+                        # wsproto reports a framing error (bad RSV bits, opcode, UTF-8...)
+                        # as a CloseConnection of its own: fail with that code (1002, 1007).
+                        self._close_ws(conn, event.code)
                     self._ws_gone(conn, now)
                     return
         except WsRemoteProtocolError:
@@ -413,25 +414,25 @@ class WireServer:
     ) -> bool:
         """Buffer one fragment within the size limit; deliver the message when complete."""
         chunk = event.data
-        if isinstance(chunk, str):
-            conn.message_size += len(chunk.encode("utf-8", "surrogatepass"))
-            conn.text_parts.append(chunk)
-        else:
-            conn.message_size += len(chunk)
-            conn.binary_parts.append(bytes(chunk))
-        if conn.message_size > self.config.limits.max_payload_bytes:
+        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
+        if len(conn.parts) + len(data) > self.config.limits.max_payload_bytes:
             self._close_ws(conn, 1009)
             self._ws_gone(conn, now)
             return False
-        if event.message_finished:
-            message: str | bytes
-            if isinstance(chunk, str):
-                message, conn.text_parts = "".join(conn.text_parts), []
-            else:
-                message, conn.binary_parts = b"".join(conn.binary_parts), []
-            conn.message_size = 0
-            assert conn.ws_id is not None
-            self.engine.receive_websocket_message(conn.ws_id, message, now)
+        if not event.message_finished:
+            # One growing buffer: a flood of tiny fragments costs its bytes, not an
+            # object per fragment.
+            conn.parts += data
+            return True
+        message: str | bytes
+        if conn.parts:
+            conn.parts += data
+            whole, conn.parts = bytes(conn.parts), bytearray()
+            message = whole.decode("utf-8", "surrogatepass") if isinstance(chunk, str) else whole
+        else:
+            message = chunk if isinstance(chunk, str) else bytes(chunk)
+        assert conn.ws_id is not None
+        self.engine.receive_websocket_message(conn.ws_id, message, now)
         return True
 
     def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
