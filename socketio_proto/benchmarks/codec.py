@@ -572,7 +572,7 @@ def render(cases: list[Case], *, rounds: int, target_ns: int, notes: list[str]) 
             ratio = _ratio(cases, case, column)
             if ratio is not None:
                 cells.append(f"{ratio:.2f}x")
-            elif case.row.payload_revision == 3 and theirs_present:
+            elif case.row.payload_revision == 3 and theirs_present and column == "encode":
                 cells.append("n/a: python-engineio 4 has no v3 payloads")
             else:
                 cells.append("n/a")

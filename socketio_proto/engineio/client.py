@@ -29,7 +29,14 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .events import CloseReason, CloseWebSocket, MessageReceived, SendWebSocket, SessionClosed
 from .events import SessionUpgraded as Upgraded
 from .http import HttpRequest, HttpResponse
-from .packet import EngineRevision, Packet, PacketType, decode_packet, encode_packet
+from .packet import (
+    EngineRevision,
+    Packet,
+    PacketType,
+    decode_packet,
+    encode_packet,
+    message_packet,
+)
 from .payload import decode_payload, encode_payload
 
 __all__ = [
@@ -194,9 +201,7 @@ class EngineClient:
         """Queue one message; False if the session is closed (it is dropped)."""
         if self.state is ClientState.CLOSED or self.state is ClientState.IDLE:
             return False
-        if not isinstance(data, str | bytes):
-            raise LocalProtocolError(f"messages are str or bytes, not {type(data).__name__}")
-        self._buffer.append(Packet(PacketType.MESSAGE, data))
+        self._buffer.append(message_packet(data))
         self._flush()
         return True
 

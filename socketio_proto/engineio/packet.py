@@ -23,6 +23,7 @@ __all__ = [
     "b64decode_lenient",
     "decode_packet",
     "encode_packet",
+    "message_packet",
 ]
 
 #: An Engine.IO protocol revision (the ``EIO`` query parameter).
@@ -52,14 +53,41 @@ class Packet:
     type: PacketType
     data: str | bytes = ""
 
+    def __init__(self, type: PacketType, data: str | bytes = "") -> None:
+        # What the generated __init__ does, through the slot descriptors: a frozen
+        # dataclass's object.__setattr__ calls make up half the cost of a small packet.
+        _set_type(self, type)
+        _set_data(self, data)
+
     @property
     def is_binary(self) -> bool:
         return isinstance(self.data, bytes)
 
 
+_set_type, _set_data = (Packet.__dict__[name].__set__ for name in ("type", "data"))
+
+
 _TYPE_BY_CHAR: Final = {str(t.value): t for t in PacketType}
 _TYPE_BY_BYTE: Final = {t.value: t for t in PacketType}
 _CHAR_BY_TYPE: Final = {t: str(t.value) for t in PacketType}
+
+
+def message_packet(data: str | bytes) -> Packet:
+    """A ``message`` packet for application data, checked at the API boundary.
+
+    Text must be encodable as UTF-8 (no lone surrogates): refusing it here
+    names the culprit, instead of failing later when a batch is written.
+    """
+    if isinstance(data, str):
+        if not data.isascii():
+            try:
+                data.encode("utf-8")
+            except UnicodeEncodeError:
+                raise EncodeError("text messages cannot contain lone surrogates") from None
+        return Packet(PacketType.MESSAGE, data)
+    if isinstance(data, bytes):
+        return Packet(PacketType.MESSAGE, data)
+    raise EncodeError(f"messages are str or bytes, not {type(data).__name__}")
 
 
 def b64decode_lenient(text: str) -> bytes:

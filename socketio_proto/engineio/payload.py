@@ -112,7 +112,11 @@ def _decode_v3_entries(body: str | bytes, limits: Limits) -> list[Packet]:
         if end == -1:
             raise DecodeError("v3 payload entry without ':' after its length")
         digits_raw = body[pos * width : end]
-        digits = digits_raw if isinstance(digits_raw, str) else digits_raw.decode("utf-16-le")
+        digits = (
+            digits_raw
+            if isinstance(digits_raw, str)
+            else digits_raw.decode("utf-16-le", "surrogatepass")
+        )
         if (
             not digits
             or len(digits) > _MAX_LENGTH_DIGITS
@@ -149,7 +153,10 @@ def encode_payload_v3_binary(packets: Iterable[Packet]) -> bytes:
     for packet in packets:
         encoded = encode_packet(packet, 3)
         if isinstance(encoded, str):
-            raw = encoded.encode("utf-8")
+            try:
+                raw = encoded.encode("utf-8")
+            except UnicodeEncodeError:
+                raise EncodeError("text packets cannot contain lone surrogates") from None
             out.append(0)
         else:
             raw = encoded

@@ -41,7 +41,14 @@ from .events import (
     SessionUpgraded,
 )
 from .http import EngineErrorCode, HttpRequest, HttpResponse, error_response
-from .packet import EngineRevision, Packet, PacketType, decode_packet, encode_packet
+from .packet import (
+    EngineRevision,
+    Packet,
+    PacketType,
+    decode_packet,
+    encode_packet,
+    message_packet,
+)
 from .payload import decode_jsonp_post, decode_payload, encode_jsonp, encode_payload
 
 __all__ = ["EngineServer", "SessionState", "WebSocketAccepted"]
@@ -241,10 +248,8 @@ class EngineServer:
         session = self._sessions.get(sid)
         if session is None or session.state in (_S.CLOSING, _S.CLOSED):
             return False
-        for data in messages:
-            if not isinstance(data, str | bytes):
-                raise LocalProtocolError(f"messages are str or bytes, not {type(data).__name__}")
-            session.queue.append(Packet(PacketType.MESSAGE, data))
+        # Validate everything first, so a bad message queues none of the batch.
+        session.queue.extend([message_packet(data) for data in messages])
         self._dirty[sid] = session
         return True
 
@@ -374,8 +379,12 @@ class EngineServer:
         else:
             self._on_packet(session, packet, now)
 
-    def websocket_closed(self, ws_id: int, now: float) -> None:
-        """WebSocket ``ws_id`` is gone (closed by the peer, or broken)."""
+    def websocket_closed(self, ws_id: int, now: float, *, error: bool = False) -> None:
+        """WebSocket ``ws_id`` is gone: closed by the peer, or (``error``) failed.
+
+        A failure (bad framing, an oversized message) ends its session with
+        "transport error" rather than "transport close".
+        """
         session = self._ws_owner.pop(ws_id, None)
         if session is None:
             return
@@ -384,7 +393,8 @@ class EngineServer:
             self._probe_failed(session)
         elif ws_id == session.ws:
             session.ws = None
-            self._terminate(session, CloseReason.TRANSPORT_CLOSE)
+            reason = CloseReason.TRANSPORT_ERROR if error else CloseReason.TRANSPORT_CLOSE
+            self._terminate(session, reason)
 
     def close_all(self, now: float) -> None:
         """Close every session (server shutdown)."""
@@ -715,9 +725,21 @@ class EngineServer:
 
     def _schedule(self, session: _Session) -> None:
         deadline = session.deadline()
-        if deadline is not None and deadline != session.scheduled:
+        previous, session.scheduled = session.scheduled, deadline
+        if deadline is not None and deadline != previous:
             heapq.heappush(self._timers, (deadline, next(self._timer_seq), session.sid))
-        session.scheduled = deadline
+            if len(self._timers) > 2 * len(self._sessions) + 64:
+                self._compact_timers()
+
+    def _compact_timers(self) -> None:
+        """Drop stale entries so the heap stays O(sessions) whatever the driver does."""
+        live = self._sessions
+        self._timers = [
+            entry
+            for entry in self._timers
+            if (session := live.get(entry[2])) is not None and session.scheduled == entry[0]
+        ]
+        heapq.heapify(self._timers)
 
     def _fire(self, session: _Session, now: float) -> None:
         if session.close_due is not None and session.close_due <= now:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import DecodeError
+from ..errors import DecodeError, EncodeError
 
 __all__ = ["deconstruct", "has_binary", "reconstruct"]
 
@@ -18,34 +18,49 @@ BINARY_TYPES = (bytes, bytearray, memoryview)
 
 
 def has_binary(data: Any) -> bool:
-    """Whether ``data`` contains a bytes-like value anywhere."""
+    """Whether ``data`` contains a bytes-like value anywhere (cycles are walked once)."""
     stack = [data]
+    seen: set[int] = set()
     while stack:
         item = stack.pop()
         if isinstance(item, BINARY_TYPES):
             return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+        if isinstance(item, dict | list | tuple):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
     return False
 
 
 def deconstruct(data: Any) -> tuple[Any, list[bytes]]:
-    """Replace every bytes-like value by a placeholder; return the data and the attachments."""
+    """Replace every bytes-like value by a placeholder; return the data and the attachments.
+
+    Raises :class:`EncodeError` for circular or absurdly deep data.
+    """
     attachments: list[bytes] = []
+    path: set[int] = set()  # containers on the current path: a repeat is a cycle
 
     def walk(item: Any) -> Any:
         if isinstance(item, BINARY_TYPES):
             attachments.append(bytes(item))
             return {"_placeholder": True, "num": len(attachments) - 1}
+        if not isinstance(item, dict | list | tuple):
+            return item
+        if id(item) in path:
+            raise EncodeError("cannot encode a circular structure")
+        path.add(id(item))
         if isinstance(item, dict):
-            return {key: walk(value) for key, value in item.items()}
-        if isinstance(item, list | tuple):
-            return [walk(value) for value in item]
-        return item
+            result: Any = {key: walk(value) for key, value in item.items()}
+        else:
+            result = [walk(value) for value in item]
+        path.discard(id(item))
+        return result
 
-    return walk(data), attachments
+    try:
+        return walk(data), attachments
+    except RecursionError:
+        raise EncodeError("data nested too deeply to encode") from None
 
 
 def reconstruct(data: Any, attachments: list[bytes]) -> Any:

@@ -18,6 +18,7 @@ from .parser import check_json_depth
 __all__ = ["MsgpackDecoder", "MsgpackEncoder"]
 
 _MSGPACK_TYPES = {t.value: t for t in PacketType if t.value <= PacketType.CONNECT_ERROR}
+_BIN_MARKERS = (b"\xc4", b"\xc5", b"\xc6")
 _PLAIN = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
 
 
@@ -66,7 +67,8 @@ class MsgpackDecoder:
             raise DecodeError("the msgpack parser only accepts binary messages")
         self.limits.check("max_payload_bytes", len(message))
         try:
-            decoded = self._msgpack.unpackb(message, raw=False, strict_map_key=False)
+            # strict_map_key: only str (and bin) keys; JS objects have string keys.
+            decoded = self._msgpack.unpackb(message, raw=False, strict_map_key=True)
         except (ValueError, TypeError, self._msgpack.UnpackException) as exc:
             # ValueError covers ExtraData/FormatError/StackError; TypeError unhashable keys.
             raise DecodeError(f"invalid msgpack: {exc}") from None
@@ -81,13 +83,33 @@ class MsgpackDecoder:
         data = decoded.get("data")
         if "data" in decoded and data is None:
             raise DecodeError("invalid payload: null")
-        problem = payload_error(_MSGPACK_TYPES[packet_type], data, 5)
+        kind = _MSGPACK_TYPES[packet_type]
+        if data is None and kind in (PacketType.ACK, PacketType.CONNECT_ERROR):
+            raise DecodeError(f"invalid payload: {kind.name} needs data")
+        problem = payload_error(kind, data, 5)
         if problem is not None:
             raise DecodeError(f"invalid payload: {problem}")
-        check_json_depth(data, self.limits.max_json_depth)
+        # A bin-typed map key starts with 0xc4..0xc6; only then is a walk needed.
+        if any(marker in message for marker in _BIN_MARKERS) and _has_binary_key(data):
+            raise DecodeError("invalid payload: map keys must be strings")
+        # Every container takes at least one byte, so a short message needs no walk.
+        check_json_depth(data, self.limits.max_json_depth, hint=len(message))
         ack_id = decoded.get("id")
-        if ack_id is not None and (type(ack_id) is not int or ack_id < 0):
+        if "id" in decoded and (type(ack_id) is not int or ack_id < 0):
             raise DecodeError("invalid packet id")
         if ack_id is not None:
             self.limits.check("max_ack_id_digits", len(str(ack_id)))
-        return Packet(_MSGPACK_TYPES[packet_type], namespace, data, ack_id)
+        return Packet(kind, namespace, data, ack_id)
+
+
+def _has_binary_key(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(not isinstance(key, str) for key in item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

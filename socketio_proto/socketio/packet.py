@@ -54,6 +54,16 @@ class Packet:
     data: Any = None
     id: int | None = None
 
+    def __init__(
+        self, type: PacketType, namespace: str = "/", data: Any = None, id: int | None = None
+    ) -> None:
+        # What the generated __init__ does, through the slot descriptors: a frozen
+        # dataclass's object.__setattr__ calls make up half the cost of a small packet.
+        _set_type(self, type)
+        _set_namespace(self, namespace)
+        _set_data(self, data)
+        _set_id(self, id)
+
     @property
     def event(self) -> str | int | float:
         """The event name of an EVENT packet."""
@@ -72,6 +82,9 @@ class Packet:
         raise AttributeError(f"a {self.type.name} packet has no arguments")
 
 
+_set_type, _set_namespace, _set_data, _set_id = (
+    Packet.__dict__[name].__set__ for name in ("type", "namespace", "data", "id")
+)
 _EVENT_TYPES: Final = (PacketType.EVENT, PacketType.BINARY_EVENT)
 
 
@@ -109,7 +122,9 @@ def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision
     if packet_type is PacketType.DISCONNECT:
         return None if data is None else "DISCONNECT carries no payload"
     if packet_type is PacketType.CONNECT_ERROR:
-        if data is None or revision == 4 or isinstance(data, str | dict):
+        # Revision 4's parser (socket.io-parser 3.x) also takes arrays, JS objects too.
+        accepted = (str, dict) if revision == 5 else (str, dict, list, tuple)
+        if data is None or isinstance(data, accepted):
             return None
         return "CONNECT_ERROR payload must be a string or an object"
     # ACK / BINARY_ACK; an ACK with no payload is accepted, as JS does.

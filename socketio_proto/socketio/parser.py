@@ -31,6 +31,7 @@ _CHAR_BY_TYPE: Final = {t: str(t.value) for t in PacketType}
 _CONTAINERS: Final = (dict, list)
 _DIGITS: Final = frozenset("0123456789")
 _DIGIT_RUN: Final = re.compile("[0-9]*")
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _TO_WIRE_BINARY: Final = {
     PacketType.EVENT: PacketType.BINARY_EVENT,
     PacketType.ACK: PacketType.BINARY_ACK,
@@ -105,13 +106,12 @@ class Encoder:
         if problem is not None:
             raise EncodeError(problem)
         namespace = packet.namespace
-        if not namespace.startswith("/") or "," in namespace:
+        if namespace != "/" and (not namespace.startswith("/") or "," in namespace):
             raise EncodeError(
                 f"invalid namespace {namespace!r}: must start with '/' and contain no ','"
             )
-        if isinstance(data, (int, float)) and not isinstance(data, bool):
-            # A bare number after the type digit would be read back as an ack id.
-            raise EncodeError("a top-level number payload is ambiguous on the wire")
+        if not namespace.isascii() and _LONE_SURROGATE.search(namespace):
+            raise EncodeError(f"invalid namespace {namespace!r}: lone surrogates cannot be sent")
         ack_id = packet.id
         if ack_id is not None and (type(ack_id) is not int or ack_id < 0):
             raise EncodeError(f"ack id must be a non-negative int, got {ack_id!r}")
@@ -216,13 +216,15 @@ class Decoder:
         if packet_type is PacketType.BINARY_EVENT or packet_type is PacketType.BINARY_ACK:
             dash = text.find("-", 1)
             digits = text[1:dash] if dash != -1 else ""
-            if not digits or not all(c in _DIGITS for c in digits):
+            if not digits or not (digits.isascii() and digits.isdigit()):
                 raise DecodeError("illegal attachments count")
-            if len(digits) > len(str(self.limits.max_attachments)):
+            # Leading zeros are legal (JS reads "001" as 1); a long number is not.
+            significant = digits.lstrip("0")
+            if len(significant) > len(str(self.limits.max_attachments)):
                 raise LimitExceeded(
-                    "max_attachments", self.limits.max_attachments, int(digits[:20])
+                    "max_attachments", self.limits.max_attachments, int(significant[:20])
                 )
-            attachments = int(digits)
+            attachments = int(significant or "0")
             if attachments == 0:
                 raise DecodeError("illegal attachments count 0")
             self.limits.check("max_attachments", attachments)
@@ -239,11 +241,17 @@ class Decoder:
         ack_id = None
         if i < length and text[i] in _DIGITS:
             # Scan at most one digit past the limit: enough to refuse a huge id.
-            match = _DIGIT_RUN.match(text, i, i + self.limits.max_ack_id_digits + 1)
+            max_digits = self.limits.max_ack_id_digits
+            match = _DIGIT_RUN.match(text, i, i + max_digits + 1)
             assert match is not None
-            self.limits.check("max_ack_id_digits", match.end() - i)
-            ack_id = int(text[i : match.end()])
-            i = match.end()
+            end = match.end()
+            if end - i > max_digits:
+                self.limits.check("max_ack_id_digits", end - i)
+            try:
+                ack_id = int(text[i:end])
+            except ValueError:  # beyond the interpreter's int-parsing limit
+                raise DecodeError("ack id too long") from None
+            i = end
 
         data = None
         if i < length:
@@ -251,11 +259,15 @@ class Decoder:
             data = self.json.loads(body)
             if data is None:
                 raise DecodeError("invalid payload: null")
-            if isinstance(data, _CONTAINERS):
-                max_depth = self.limits.max_json_depth
-                # The brackets in the text bound the container count, hence the depth.
-                if body.count("[") + body.count("{") > max_depth:
-                    check_json_depth(data, max_depth)
+            max_depth = self.limits.max_json_depth
+            # The brackets in the text (at most one per character) bound the number of
+            # containers, hence their depth: most bodies need no walk.
+            if (
+                len(body) > max_depth
+                and isinstance(data, _CONTAINERS)
+                and body.count("[") + body.count("{") > max_depth
+            ):
+                check_json_depth(data, max_depth)
         problem = payload_error(packet_type, data, self.revision)
         if problem is not None:
             raise DecodeError(f"invalid payload: {problem}")

@@ -10,33 +10,31 @@ class MessageTooBig(Exception):
 
 
 class MessageAssembler:
-    """Collects the chunks of one message at a time; sizes count UTF-8 bytes."""
+    """Collects the chunks of one message at a time; sizes count UTF-8 bytes.
 
-    __slots__ = ("_binary", "_size", "_text", "limit")
+    Chunks go into one growing buffer (text kept as UTF-8), so a flood of tiny
+    fragments costs its bytes rather than an object per fragment; a message
+    that arrives in one piece is passed through without a copy.
+    """
+
+    __slots__ = ("_parts", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._text: list[str] = []
-        self._binary: list[bytes] = []
-        self._size = 0
+        self._parts = bytearray()
 
     def add(self, event: ws_events.TextMessage | ws_events.BytesMessage) -> str | bytes | None:
         """Add one chunk; return the whole message once it is finished."""
         chunk = event.data
-        if isinstance(chunk, str):
-            self._size += len(chunk.encode("utf-8", "surrogatepass"))
-            self._text.append(chunk)
-        else:
-            self._size += len(chunk)
-            self._binary.append(bytes(chunk))
-        if self._size > self.limit:
-            self._text, self._binary, self._size = [], [], 0
+        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
+        if len(self._parts) + len(data) > self.limit:
+            self._parts = bytearray()
             raise MessageTooBig
         if not event.message_finished:
+            self._parts += data
             return None
-        self._size = 0
-        if isinstance(chunk, str):
-            text, self._text = "".join(self._text), []
-            return text
-        binary, self._binary = b"".join(self._binary), []
-        return binary
+        if not self._parts:
+            return chunk if isinstance(chunk, str) else bytes(chunk)
+        self._parts += data
+        whole, self._parts = bytes(self._parts), bytearray()
+        return whole.decode("utf-8", "surrogatepass") if isinstance(chunk, str) else whole

@@ -33,6 +33,7 @@ from ..engineio.config import EngineConfig
 from ..engineio.events import CloseWebSocket, Respond, SendWebSocket, ServerEvent
 from ..engineio.http import HttpRequest, HttpResponse
 from ..engineio.server import EngineServer, WebSocketAccepted
+from ._messages import MessageAssembler, MessageTooBig
 
 __all__ = ["Transmit", "WireServer"]
 
@@ -57,13 +58,13 @@ class Transmit:
 
 class _Connection:
     __slots__ = (
+        "assembler",
         "body",
         "body_size",
         "closing",
         "conn_id",
         "h11",
         "out",
-        "parts",
         "request",
         "request_id",
         "secure",
@@ -71,7 +72,9 @@ class _Connection:
         "ws_id",
     )
 
-    def __init__(self, conn_id: int, secure: bool, max_header_bytes: int) -> None:
+    def __init__(
+        self, conn_id: int, secure: bool, max_header_bytes: int, message_limit: int
+    ) -> None:
         self.conn_id = conn_id
         self.secure = secure
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
@@ -81,8 +84,7 @@ class _Connection:
         self.request_id: int | None = None
         self.ws: WSConnection | None = None
         self.ws_id: int | None = None
-        #: The fragments of the WebSocket message being received (text as UTF-8).
-        self.parts = bytearray()
+        self.assembler = MessageAssembler(message_limit)
         self.out = bytearray()
         self.closing = False
 
@@ -116,7 +118,9 @@ class WireServer:
 
     def connection_made(self, *, secure: bool = False) -> int:
         """A new TCP connection; ``secure`` if it is TLS.  Returns its id."""
-        conn = _Connection(next(self._ids), secure, self.max_header_bytes)
+        conn = _Connection(
+            next(self._ids), secure, self.max_header_bytes, self.config.limits.max_payload_bytes
+        )
         self._connections[conn.conn_id] = conn
         return conn.conn_id
 
@@ -393,15 +397,18 @@ class WireServer:
                 elif isinstance(event, ws_events.CloseConnection):
                     if ws.state is ConnectionState.REMOTE_CLOSING:
                         self._send_ws(conn, event.response())
+                        self._ws_gone(conn, now)
                     elif ws.state is ConnectionState.OPEN:
                         # wsproto reports a framing error (bad RSV bits, opcode, UTF-8...)
                         # as a CloseConnection of its own: fail with that code (1002, 1007).
                         self._close_ws(conn, event.code)
-                    self._ws_gone(conn, now)
+                        self._ws_gone(conn, now, error=True)
+                    else:
+                        self._ws_gone(conn, now)
                     return
         except WsRemoteProtocolError:
             self._close_ws(conn, 1002)
-            self._ws_gone(conn, now)
+            self._ws_gone(conn, now, error=True)
             return
         if not data:  # EOF without a close frame
             self._ws_gone(conn, now)
@@ -413,26 +420,15 @@ class WireServer:
         now: float,
     ) -> bool:
         """Buffer one fragment within the size limit; deliver the message when complete."""
-        chunk = event.data
-        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
-        if len(conn.parts) + len(data) > self.config.limits.max_payload_bytes:
+        try:
+            message = conn.assembler.add(event)
+        except MessageTooBig:
             self._close_ws(conn, 1009)
-            self._ws_gone(conn, now)
+            self._ws_gone(conn, now, error=True)
             return False
-        if not event.message_finished:
-            # One growing buffer: a flood of tiny fragments costs its bytes, not an
-            # object per fragment.
-            conn.parts += data
-            return True
-        message: str | bytes
-        if conn.parts:
-            conn.parts += data
-            whole, conn.parts = bytes(conn.parts), bytearray()
-            message = whole.decode("utf-8", "surrogatepass") if isinstance(chunk, str) else whole
-        else:
-            message = chunk if isinstance(chunk, str) else bytes(chunk)
-        assert conn.ws_id is not None
-        self.engine.receive_websocket_message(conn.ws_id, message, now)
+        if message is not None:
+            assert conn.ws_id is not None
+            self.engine.receive_websocket_message(conn.ws_id, message, now)
         return True
 
     def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
@@ -448,11 +444,11 @@ class WireServer:
         conn.closing = True
         self._touched[conn.conn_id] = conn
 
-    def _ws_gone(self, conn: _Connection, now: float) -> None:
+    def _ws_gone(self, conn: _Connection, now: float, *, error: bool = False) -> None:
         conn.closing = True
         self._touched[conn.conn_id] = conn
         if conn.ws_id is not None and self._by_ws.pop(conn.ws_id, None) is not None:
-            self.engine.websocket_closed(conn.ws_id, now)
+            self.engine.websocket_closed(conn.ws_id, now, error=error)
 
 
 def _reason(status: int) -> bytes:

@@ -274,7 +274,7 @@ def test_reset_frees_reassembly_state() -> None:
 
 
 def test_v5_suite_binary_ack_echo() -> None:
-    wire = [
+    wire: list[str | bytes] = [
         '62-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
         b"\x01\x02\x03",
         b"\x04\x05\x06",
