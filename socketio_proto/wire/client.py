@@ -22,7 +22,6 @@ from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws_events
 from wsproto.connection import ConnectionState
 from wsproto.extensions import Extension, PerMessageDeflate
-from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from ..engineio.client import (
@@ -33,6 +32,7 @@ from ..engineio.client import (
 )
 from ..engineio.events import CloseWebSocket, SendWebSocket
 from ..engineio.http import HttpResponse
+from ._common import decode_headers, encode_headers, message_event, send_ws
 from ._messages import MessageAssembler, MessageTooBig
 from .server import Transmit
 
@@ -132,13 +132,7 @@ class WireClient:
             elif isinstance(output, SendWebSocket):
                 conn = self._by_ws.get(output.ws_id)
                 if conn is not None:
-                    message = output.message
-                    self._send_ws(
-                        conn,
-                        ws_events.TextMessage(data=message)
-                        if isinstance(message, str)
-                        else ws_events.BytesMessage(data=message),
-                    )
+                    self._send_ws(conn, message_event(output.message))
             else:
                 assert isinstance(output, CloseWebSocket)
                 conn = self._by_ws.pop(output.ws_id, None)
@@ -188,7 +182,7 @@ class WireClient:
         if conn.h11 is None:
             conn.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=self.max_header_bytes)
         headers = [(b"Host", self.host.encode("idna"))]
-        headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers]
+        headers += encode_headers(request.headers)
         headers.append((b"Content-Length", str(len(request.body)).encode()))
         data = conn.h11.send(
             h11.Request(method=request.method, target=request.target, headers=headers)
@@ -235,7 +229,7 @@ class WireClient:
         request_id, conn.request_id = conn.request_id, None
         response = HttpResponse(
             conn.response.status_code,
-            tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in conn.response.headers),
+            decode_headers(conn.response.headers),
             b"".join(conn.body),
         )
         conn.body = []
@@ -280,7 +274,7 @@ class WireClient:
         conn.ws_id = output.ws_id
         request = output.request
         extensions: list[Extension] = [PerMessageDeflate()] if self.websocket_compression else []
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers]
+        headers = encode_headers(request.headers)
         conn.out += conn.ws.send(
             ws_events.Request(
                 host=self.host,
@@ -309,7 +303,7 @@ class WireClient:
                     self._mark_closing(conn)
                     refusal = HttpResponse(
                         event.status_code,
-                        tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers),
+                        decode_headers(event.headers),
                     )
                     self.client.websocket_refused(ws_id, refusal, now)
                     return
@@ -349,8 +343,7 @@ class WireClient:
 
     def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
         assert conn.ws is not None
-        try:
-            conn.out += conn.ws.send(event)
-        except WsLocalProtocolError:  # closing has begun: nothing more may be sent
-            return
-        self._touched[conn.conn_id] = conn
+        data = send_ws(conn.ws, event)
+        if data is not None:
+            conn.out += data
+            self._touched[conn.conn_id] = conn

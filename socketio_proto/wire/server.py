@@ -16,23 +16,30 @@ Sans-IO: no sockets, no clock (``now`` comes in), no threads.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
 
 import h11
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws_events
 from wsproto.connection import ConnectionState
 from wsproto.extensions import Extension, PerMessageDeflate
-from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from ..engineio.config import EngineConfig
 from ..engineio.events import CloseWebSocket, Respond, SendWebSocket, ServerEvent
 from ..engineio.http import HttpRequest, HttpResponse
 from ..engineio.server import EngineServer, WebSocketAccepted
+from ._common import (
+    decode_headers,
+    encode_headers,
+    find_header,
+    message_event,
+    send_ws,
+    write_response,
+)
 from ._messages import MessageAssembler, MessageTooBig
 
 __all__ = ["Transmit", "WireServer"]
@@ -169,13 +176,7 @@ class WireServer:
                 elif isinstance(output, SendWebSocket):
                     conn = self._by_ws.get(output.ws_id)
                     if conn is not None and conn.ws is not None:
-                        message = output.message
-                        self._send_ws(
-                            conn,
-                            ws_events.TextMessage(data=message)
-                            if isinstance(message, str)
-                            else ws_events.BytesMessage(data=message),
-                        )
+                        self._send_ws(conn, message_event(output.message))
                 else:
                     assert isinstance(output, CloseWebSocket)
                     conn = self._by_ws.pop(output.ws_id, None)
@@ -213,7 +214,7 @@ class WireServer:
             try:
                 event = conn.h11.next_event()
             except h11.RemoteProtocolError:
-                self._fail_http(conn)
+                self._respond_and_close(conn, _BAD_REQUEST)
                 return
             if event is h11.NEED_DATA:
                 return
@@ -223,15 +224,15 @@ class WireServer:
                 return
             if isinstance(event, h11.Request):
                 conn.request, conn.body, conn.body_size = event, [], 0
-                length = _header(event.headers, b"content-length")
+                length = find_header(event.headers, b"content-length")
                 limit = self.config.limits.max_payload_bytes
                 if length is not None and length.isdigit() and int(length) > limit:
-                    self._reject_too_large(conn)
+                    self._respond_and_close(conn, _TOO_LARGE)
                     return
             elif isinstance(event, h11.Data):
                 conn.body_size += len(event.data)
                 if conn.body_size > self.config.limits.max_payload_bytes:
-                    self._reject_too_large(conn)
+                    self._respond_and_close(conn, _TOO_LARGE)
                     return
                 conn.body.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
@@ -239,8 +240,7 @@ class WireServer:
                     continue  # an upgrade request: decided at PAUSED
                 self._dispatch_request(conn, now)
             elif isinstance(event, h11.ConnectionClosed):
-                conn.closing = True
-                self._touched[conn.conn_id] = conn
+                self._mark_closing(conn)
                 return
 
     def _build_request(self, conn: _Connection) -> HttpRequest:
@@ -249,7 +249,7 @@ class WireServer:
         return HttpRequest.from_target(
             request.method.decode("ascii", "replace"),
             request.target.decode("utf-8", "replace"),
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],
+            decode_headers(request.headers),
             b"".join(conn.body),
             secure=conn.secure,
         )
@@ -267,21 +267,11 @@ class WireServer:
 
     def _send_response(self, conn: _Connection, response: HttpResponse, now: float) -> None:
         conn.request_id = None
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers.append((b"Content-Length", str(len(response.body)).encode()))
         try:
-            data = conn.h11.send(
-                h11.Response(
-                    status_code=response.status, headers=headers, reason=_reason(response.status)
-                )
-            )
-            data = (data or b"") + (conn.h11.send(h11.Data(data=response.body)) or b"")
-            data += conn.h11.send(h11.EndOfMessage()) or b""
+            conn.out += write_response(conn.h11, response)
         except h11.LocalProtocolError:
-            conn.closing = True
-            self._touched[conn.conn_id] = conn
+            self._mark_closing(conn)
             return
-        conn.out += data
         self._touched[conn.conn_id] = conn
         if conn.h11.our_state is h11.MUST_CLOSE or conn.h11.their_state is not h11.DONE:
             conn.closing = True
@@ -290,33 +280,14 @@ class WireServer:
             conn.h11.start_next_cycle()
             self._process_http(conn, now)  # a pipelined request may be buffered
 
-    def _reject_too_large(self, conn: _Connection) -> None:
-        # The body is not read any further, so the connection cannot be reused.
-        response = _TOO_LARGE
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers += [(b"Content-Length", b"0"), (b"Connection", b"close")]
-        conn.out += (
-            conn.h11.send(h11.Response(status_code=413, headers=headers, reason=_reason(413)))
-            or b""
-        )
-        conn.out += conn.h11.send(h11.EndOfMessage()) or b""
-        conn.closing = True
-        self._touched[conn.conn_id] = conn
-
-    def _fail_http(self, conn: _Connection) -> None:
+    def _respond_and_close(self, conn: _Connection, response: HttpResponse) -> None:
+        """Answer (when h11 still can) and hang up: the connection cannot be reused."""
         if conn.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            headers = [(b"Content-Length", b"11"), (b"Connection", b"close")]
-            try:
-                conn.out += (
-                    conn.h11.send(
-                        h11.Response(status_code=400, headers=headers, reason=_reason(400))
-                    )
-                    or b""
-                )
-                conn.out += conn.h11.send(h11.Data(data=_BAD_REQUEST.body)) or b""
-                conn.out += conn.h11.send(h11.EndOfMessage()) or b""
-            except h11.LocalProtocolError:
-                pass
+            with contextlib.suppress(h11.LocalProtocolError):
+                conn.out += write_response(conn.h11, response, close=True)
+        self._mark_closing(conn)
+
+    def _mark_closing(self, conn: _Connection) -> None:
         conn.closing = True
         self._touched[conn.conn_id] = conn
 
@@ -324,9 +295,9 @@ class WireServer:
 
     def _upgrade(self, conn: _Connection, now: float) -> None:
         assert conn.request is not None
-        upgrade = (_header(conn.request.headers, b"upgrade") or "").lower()
+        upgrade = (find_header(conn.request.headers, b"upgrade") or "").lower()
         if upgrade != "websocket" or conn.request.method != b"GET":
-            self._refuse_upgrade(conn, _BAD_REQUEST)
+            self._respond_and_close(conn, _BAD_REQUEST)
             return
         # Let wsproto validate the handshake headers before the engine hears of it.
         ws = WSConnection(ConnectionType.SERVER)
@@ -336,7 +307,7 @@ class WireServer:
         except WsRemoteProtocolError:
             valid = False
         if not valid:
-            self._refuse_upgrade(conn, _BAD_REQUEST)
+            self._respond_and_close(conn, _BAD_REQUEST)
             return
         request = self._build_request(conn)
         decision: WebSocketAccepted | HttpResponse = (
@@ -345,12 +316,12 @@ class WireServer:
             else _NOT_FOUND
         )
         if isinstance(decision, HttpResponse):
-            self._refuse_upgrade(conn, decision)
+            self._respond_and_close(conn, decision)
             return
         extensions: list[Extension] = (
             [PerMessageDeflate()] if self.config.websocket_compression else []
         )
-        extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in decision.headers]
+        extra = encode_headers(decision.headers)
         conn.out += ws.send(ws_events.AcceptConnection(extensions=extensions, extra_headers=extra))
         trailing, _ = conn.h11.trailing_data
         conn.ws, conn.ws_id = ws, decision.ws_id
@@ -358,30 +329,6 @@ class WireServer:
         self._touched[conn.conn_id] = conn
         if trailing:
             self._receive_ws(conn, bytes(trailing), now)
-
-    def _refuse_upgrade(self, conn: _Connection, response: HttpResponse) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        headers += [
-            (b"Content-Length", str(len(response.body)).encode()),
-            (b"Connection", b"close"),
-        ]
-        try:
-            conn.out += (
-                conn.h11.send(
-                    h11.Response(
-                        status_code=response.status,
-                        headers=headers,
-                        reason=_reason(response.status),
-                    )
-                )
-                or b""
-            )
-            conn.out += conn.h11.send(h11.Data(data=response.body)) or b""
-            conn.out += conn.h11.send(h11.EndOfMessage()) or b""
-        except h11.LocalProtocolError:
-            pass
-        conn.closing = True
-        self._touched[conn.conn_id] = conn
 
     def _receive_ws(self, conn: _Connection, data: bytes, now: float) -> None:
         ws = conn.ws
@@ -433,33 +380,16 @@ class WireServer:
 
     def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
         assert conn.ws is not None
-        try:
-            conn.out += conn.ws.send(event)
-        except WsLocalProtocolError:  # closing has begun: nothing more may be sent
-            return
-        self._touched[conn.conn_id] = conn
+        data = send_ws(conn.ws, event)
+        if data is not None:
+            conn.out += data
+            self._touched[conn.conn_id] = conn
 
     def _close_ws(self, conn: _Connection, code: int) -> None:
         self._send_ws(conn, ws_events.CloseConnection(code=code))
-        conn.closing = True
-        self._touched[conn.conn_id] = conn
+        self._mark_closing(conn)
 
     def _ws_gone(self, conn: _Connection, now: float, *, error: bool = False) -> None:
-        conn.closing = True
-        self._touched[conn.conn_id] = conn
+        self._mark_closing(conn)
         if conn.ws_id is not None and self._by_ws.pop(conn.ws_id, None) is not None:
             self.engine.websocket_closed(conn.ws_id, now, error=error)
-
-
-def _reason(status: int) -> bytes:
-    try:
-        return HTTPStatus(status).phrase.encode("ascii")
-    except ValueError:
-        return b""
-
-
-def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
