@@ -15,6 +15,8 @@ from typing import Any
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
+# Local extensions: transitions.py draws the state machines from their TRANSITIONS tables.
+sys.path.insert(0, str(DOCS / "_ext"))
 
 import socketio_proto  # noqa: E402
 
@@ -28,6 +30,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
+    "transitions",
 ]
 
 # docs/benchmarks.md is Markdown written by the benchmark tooling.  It becomes a

@@ -98,6 +98,8 @@ class Handshake:
 
 @dataclass(frozen=True, slots=True)
 class Connected:
+    """The handshake completed; ``transport`` is the one it came over."""
+
     sid: str
     handshake: Handshake
     transport: str
@@ -126,6 +128,8 @@ ClientOutput = SendRequest | OpenWebSocket | SendWebSocket | CloseWebSocket
 
 
 class ClientState(Enum):
+    """Where the client's session stands."""
+
     IDLE = "idle"
     OPENING = "opening"
     OPEN = "open"
@@ -167,28 +171,34 @@ class EngineClient:
     # -- queries ---------------------------------------------------------------------
 
     def events(self) -> list[ClientEvent]:
+        """Drain the events that happened since the last call."""
         events, self._events = self._events, []
         return events
 
     def outputs(self) -> list[ClientOutput]:
+        """Drain the requests and WebSocket actions to perform, in order."""
         outputs, self._outputs = self._outputs, []
         return outputs
 
     @property
     def closed(self) -> bool:
+        """True once the session has ended (for whatever reason)."""
         return self.state is ClientState.CLOSED
 
     @property
     def upgrading(self) -> bool:
+        """True between ``3probe`` and ``5``, while polling pauses."""
         return self._probe_answered
 
     def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called (None: nothing scheduled)."""
         due = [d for d in (self._liveness_due, self._ping_due) if d is not None]
         return min(due) if due else None
 
     # -- application calls -------------------------------------------------------------
 
     def connect(self, now: float) -> None:
+        """Start the handshake: a polling GET, or a WebSocket if that is the first transport."""
         self._transition("connect")
         if self.transport == "websocket":
             self._ws = next(self._ids)
@@ -211,12 +221,10 @@ class EngineClient:
             return
         if self._ws is not None and self.state is ClientState.OPEN:
             self._flush()
-        elif self.state is ClientState.OPEN and self.sid is not None:
-            packets, self._buffer = [*self._buffer, CLOSE], []
-            self._outputs.append(SendRequest(next(self._ids), self._post_request(packets)))
         self._finish(CloseReason.FORCED_CLOSE)
 
     def handle_timeout(self, now: float) -> None:
+        """Fire what is due at ``now``: a ping timeout, or (revision 3) the next ping."""
         if self.state is not ClientState.OPEN:
             return
         if self._liveness_due is not None and self._liveness_due <= now:
@@ -267,6 +275,7 @@ class EngineClient:
             self._finish(CloseReason.TRANSPORT_ERROR, "request failed")
 
     def websocket_opened(self, ws_id: int, now: float) -> None:
+        """The WebSocket from :class:`OpenWebSocket` ``ws_id`` completed its handshake."""
         if ws_id == self._probe:
             self._outputs.append(SendWebSocket(ws_id, self._encode_ws(PROBE)))
 
@@ -282,6 +291,7 @@ class EngineClient:
             self._finish(CloseReason.TRANSPORT_ERROR, f"websocket refused: {status}")
 
     def receive_websocket_message(self, ws_id: int, message: str | bytes, now: float) -> None:
+        """One complete message arrived on WebSocket ``ws_id``."""
         if self.state is ClientState.CLOSED:
             return
         try:
@@ -302,6 +312,7 @@ class EngineClient:
             self._on_packet(packet, now)
 
     def websocket_closed(self, ws_id: int, now: float) -> None:
+        """WebSocket ``ws_id`` is gone (closed by the server, or broken)."""
         if ws_id == self._probe:
             self._probe_failed(close=False)
         elif ws_id == self._ws and self.state is not ClientState.CLOSED:
@@ -481,6 +492,16 @@ class EngineClient:
     def _finish(self, reason: CloseReason, detail: str = "") -> None:
         if self.state is ClientState.CLOSED:
             return
+        if (
+            self.state is ClientState.OPEN
+            and self.transport == "polling"
+            and reason is not CloseReason.TRANSPORT_CLOSE
+        ):
+            # Tell the server, as engine.io-client does, unless it closed first; what
+            # is still queued goes out ahead of the close packet only on a user close.
+            queued = self._buffer if reason is CloseReason.FORCED_CLOSE else []
+            request = self._post_request([*queued, CLOSE])
+            self._outputs.append(SendRequest(next(self._ids), request))
         self._transition("close")
         for ws_id in (self._ws, self._probe):
             if ws_id is not None:

@@ -203,13 +203,16 @@ class EngineServer:
         return frozenset(self._sessions)
 
     def session_state(self, sid: str) -> SessionState:
+        """The state of session ``sid`` (CLOSED for unknown or closed ids)."""
         session = self._sessions.get(sid)
         return session.state if session is not None else SessionState.CLOSED
 
     def revision(self, sid: str) -> EngineRevision:
+        """The Engine.IO revision of open session ``sid`` (LocalProtocolError if unknown)."""
         return self._require(sid).revision
 
     def transport(self, sid: str) -> str:
+        """The current transport of open session ``sid`` (LocalProtocolError if unknown)."""
         return self._require(sid).transport_name
 
     def events(self) -> list[ServerEvent]:

@@ -45,6 +45,7 @@ class EnginePair:
         host: str = "localhost",
         now: float = 0.0,
     ) -> None:
+        #: The fake clock, in seconds.
         self.now = now
         self.server = server if server is not None else WireServer(config=server_config)
         self.client = WireClient(EngineClient(client_config), host)
@@ -83,6 +84,7 @@ class EnginePair:
         self.advance_to(self.now + seconds)
 
     def advance_to(self, target: float) -> None:
+        """Like :meth:`advance`, up to the absolute time ``target``."""
         while True:
             due = [
                 d

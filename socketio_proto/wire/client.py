@@ -103,21 +103,27 @@ class WireClient:
     # -- pass-through to the machine -------------------------------------------------
 
     def connect(self, now: float) -> None:
+        """Start the handshake."""
         self.client.connect(now)
 
     def send(self, data: str | bytes) -> bool:
+        """Queue one message (see :meth:`EngineClient.send`)."""
         return self.client.send(data)
 
     def close(self, now: float) -> None:
+        """Close the session."""
         self.client.close(now)
 
     def events(self) -> list[ClientEvent]:
+        """Drain the client's events."""
         return self.client.events()
 
     def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called."""
         return self.client.next_deadline()
 
     def handle_timeout(self, now: float) -> None:
+        """Fire the client's deadlines due at ``now``."""
         self.client.handle_timeout(now)
 
     # -- bytes ---------------------------------------------------------------------------
@@ -139,6 +145,11 @@ class WireClient:
                 if conn is not None:
                     self._send_ws(conn, ws_events.CloseConnection(code=output.code))
                     self._mark_closing(conn)
+        if self.client.closed:
+            # The session is over: write what is left (a final close packet), then hang
+            # up every connection, idle keep-alives and unanswered polls included.
+            for conn in list(self._connections.values()):
+                self._mark_closing(conn)
         pending, self._pending = self._pending, []
         touched, self._touched = self._touched, {}
         for conn in touched.values():
@@ -150,6 +161,7 @@ class WireClient:
         return pending
 
     def receive_data(self, conn_id: int, data: bytes, now: float) -> None:
+        """Bytes from connection ``conn_id``; ``b""`` means EOF."""
         conn = self._connections.get(conn_id)
         if conn is None:
             return

@@ -199,12 +199,15 @@ class WireServer:
         self.engine.request_aborted(request_id, now)
 
     def events(self) -> list[ServerEvent]:
+        """Drain the engine's application events."""
         return self.engine.events()
 
     def next_deadline(self) -> float | None:
+        """When :meth:`handle_timeout` must next be called."""
         return self.engine.next_deadline()
 
     def handle_timeout(self, now: float) -> None:
+        """Fire the engine's deadlines due at ``now``."""
         self.engine.handle_timeout(now)
 
     # -- HTTP ---------------------------------------------------------------------------

@@ -162,6 +162,9 @@ def test_v4_answers_pings_and_times_out_without_them() -> None:
     client.handle_timeout(0.8)
     assert client.closed
     assert client.events()[-1] == SessionClosed("SID", CloseReason.PING_TIMEOUT)
+    # Like engine.io-client, a polling client that gives up still tells the server.
+    (goodbye,) = [o for o in client.outputs() if isinstance(o, SendRequest)]
+    assert goodbye.request.body == b"1"
 
 
 def test_v3_client_sends_pings_and_any_packet_proves_liveness() -> None:

@@ -123,3 +123,14 @@ def test_client_close_reaches_the_server() -> None:
     pair.pump()
     closed = [e for e in pair.server_events if isinstance(e, SessionClosed)]
     assert [e.reason for e in closed] == [CloseReason.FORCED_CLOSE]
+
+
+def test_a_client_that_gave_up_leaves_no_connection_open() -> None:
+    pair = EnginePair(SUITE, MODES["polling"])
+    pair.connect()
+    pair.server.transmit = lambda now: []  # type: ignore[method-assign]  # its bytes vanish
+    pair.advance(0.5)
+    assert pair.client_events[-1].reason is CloseReason.PING_TIMEOUT  # type: ignore[union-attr]
+    # The parked poll and the idle keep-alive connections are all hung up.
+    assert pair.client._connections == {}
+    assert pair.server._connections == {}
