@@ -6,7 +6,8 @@ Every row of a fixed corpus is encoded and decoded along the *full wire
 path*, by each implementation, in the same process:
 
 * encode = build the Socket.IO packet, Socket.IO encode, wrap every message
-  in an Engine.IO ``message`` packet and encode it (the ``4`` prefix, or the
+  in an Engine.IO ``message`` packet (``message_packet``, as the Engine.IO
+  server and client do) and encode it (the ``4`` prefix, or the
   raw binary frame of an attachment over WebSocket); payload rows then join
   the Engine.IO packets into a polling body and encode it to UTF-8 bytes;
 * decode = Engine.IO decode (payload rows start from the body bytes), then
@@ -44,9 +45,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Literal
 
-from ..engineio import Packet as EioPacket
-from ..engineio import PacketType as EioType
 from ..engineio import decode_packet, decode_payload, encode_packet, encode_payload
+from ..engineio.packet import message_packet
 from ..limits import Limits
 from ..serialization import JsonCodec, OrjsonCodec, StdlibJsonCodec
 from ..socketio import Decoder, Encoder
@@ -175,7 +175,6 @@ def _ours_json(
 ) -> tuple[Callable[[], Wire], Callable[[], Any]]:
     encoder = Encoder(json=codec)
     decoder = Decoder(json=codec, limits=_LIMITS)
-    message = EioType.MESSAGE
     packets = row.packets
     revision = row.payload_revision
     if revision is None:
@@ -183,7 +182,7 @@ def _ours_json(
 
         def encode() -> Wire:
             frames = encoder.encode(SioPacket(ptype, "/", data, ack))
-            return [encode_packet(EioPacket(message, m)) for m in frames]
+            return [encode_packet(message_packet(m)) for m in frames]
 
         def decode() -> Any:
             result = None
@@ -195,7 +194,7 @@ def _ours_json(
 
         def encode() -> Wire:
             eio = [
-                EioPacket(message, m)
+                message_packet(m)
                 for ptype, data, ack in packets
                 for m in encoder.encode(SioPacket(ptype, "/", data, ack))
             ]
@@ -216,12 +215,11 @@ def _ours_msgpack(row: Row, wire: Wire | None) -> tuple[Callable[[], Wire], Call
 
     encoder = MsgpackEncoder()
     decoder = MsgpackDecoder(limits=_LIMITS)
-    message = EioType.MESSAGE
     ((ptype, data, ack),) = row.packets
 
     def encode() -> Wire:
         frames = encoder.encode(SioPacket(ptype, "/", data, ack))
-        return [encode_packet(EioPacket(message, m)) for m in frames]
+        return [encode_packet(message_packet(m)) for m in frames]
 
     def decode() -> Any:
         result = None

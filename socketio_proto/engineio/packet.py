@@ -70,6 +70,8 @@ _set_type, _set_data = (Packet.__dict__[name].__set__ for name in ("type", "data
 _TYPE_BY_CHAR: Final = {str(t.value): t for t in PacketType}
 _TYPE_BY_BYTE: Final = {t.value: t for t in PacketType}
 _CHAR_BY_TYPE: Final = {t: str(t.value) for t in PacketType}
+# A plain module global: a member lookup on the enum class is slow (EnumType.__getattr__).
+_MESSAGE: Final = PacketType.MESSAGE
 
 
 def message_packet(data: str | bytes) -> Packet:
@@ -84,9 +86,9 @@ def message_packet(data: str | bytes) -> Packet:
                 data.encode("utf-8")
             except UnicodeEncodeError:
                 raise EncodeError("text messages cannot contain lone surrogates") from None
-        return Packet(PacketType.MESSAGE, data)
+        return Packet(_MESSAGE, data)
     if isinstance(data, bytes):
-        return Packet(PacketType.MESSAGE, data)
+        return Packet(_MESSAGE, data)
     raise EncodeError(f"messages are str or bytes, not {type(data).__name__}")
 
 
@@ -117,7 +119,7 @@ def decode_packet(message: str | bytes, revision: EngineRevision = 4) -> Packet:
             return Packet(packet_type, message[1:])
         return _decode_text(message, revision)
     if revision == 4:
-        return Packet(PacketType.MESSAGE, bytes(message))
+        return Packet(_MESSAGE, bytes(message))
     if not message:
         raise DecodeError("empty binary packet")
     packet_type = _TYPE_BY_BYTE.get(message[0])
@@ -156,7 +158,7 @@ def encode_packet(
     if isinstance(data, str):
         return _CHAR_BY_TYPE[packet.type] + data
     if revision == 4:
-        if packet.type is not PacketType.MESSAGE:
+        if packet.type is not _MESSAGE:
             raise EncodeError(f"Engine.IO 4 cannot carry binary in a {packet.type.name} packet")
         return "b" + b64encode(data) if base64 else data
     if base64:

@@ -15,6 +15,7 @@ from ..errors import DecodeError, EncodeError
 __all__ = ["deconstruct", "has_binary", "reconstruct"]
 
 BINARY_TYPES = (bytes, bytearray, memoryview)
+_CONTAINERS = (dict, list, tuple)  # a tuple of types: isinstance is faster than with a union
 
 
 def has_binary(data: Any) -> bool:
@@ -25,7 +26,7 @@ def has_binary(data: Any) -> bool:
         item = stack.pop()
         if isinstance(item, BINARY_TYPES):
             return True
-        if isinstance(item, dict | list | tuple):
+        if isinstance(item, _CONTAINERS):
             if id(item) in seen:
                 continue
             seen.add(id(item))
@@ -45,7 +46,7 @@ def deconstruct(data: Any) -> tuple[Any, list[bytes]]:
         if isinstance(item, BINARY_TYPES):
             attachments.append(bytes(item))
             return {"_placeholder": True, "num": len(attachments) - 1}
-        if not isinstance(item, dict | list | tuple):
+        if not isinstance(item, _CONTAINERS):
             return item
         if id(item) in path:
             raise EncodeError("cannot encode a circular structure")

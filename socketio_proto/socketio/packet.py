@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, Literal
@@ -86,12 +87,21 @@ _set_type, _set_namespace, _set_data, _set_id = (
     Packet.__dict__[name].__set__ for name in ("type", "namespace", "data", "id")
 )
 _EVENT_TYPES: Final = (PacketType.EVENT, PacketType.BINARY_EVENT)
+# Plain module globals: looking a member up on the enum class (EnumType has a
+# __getattr__) costs about as much as the check it is used in.
+_CONNECT: Final = PacketType.CONNECT
+_DISCONNECT: Final = PacketType.DISCONNECT
+_ACK: Final = PacketType.ACK
+_CONNECT_ERROR: Final = PacketType.CONNECT_ERROR
 
 
 def is_valid_event_name(name: object) -> bool:
+    """A non-reserved string, or a finite number (``1e999`` would be re-sent as null)."""
     if isinstance(name, str):
         return name not in RESERVED_EVENTS
-    return isinstance(name, int | float) and not isinstance(name, bool)
+    if isinstance(name, float):
+        return math.isfinite(name)
+    return isinstance(name, int) and not isinstance(name, bool)
 
 
 def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision) -> str | None:
@@ -111,7 +121,7 @@ def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision
         elif not is_valid_event_name(name):
             return f"invalid event name {name!r}"
         return None
-    if packet_type is PacketType.CONNECT:
+    if packet_type is _CONNECT:
         if data is None or (revision == 5 and isinstance(data, dict)):
             return None
         return (
@@ -119,16 +129,16 @@ def payload_error(packet_type: PacketType, data: Any, revision: SocketIORevision
             if revision == 5
             else "CONNECT carries no payload in revision 4"
         )
-    if packet_type is PacketType.DISCONNECT:
+    if packet_type is _DISCONNECT:
         return None if data is None else "DISCONNECT carries no payload"
-    if packet_type is PacketType.CONNECT_ERROR:
+    if packet_type is _CONNECT_ERROR:
         # Revision 4's parser (socket.io-parser 3.x) also takes arrays, JS objects too.
         accepted = (str, dict) if revision == 5 else (str, dict, list, tuple)
         if data is None or isinstance(data, accepted):
             return None
         return "CONNECT_ERROR payload must be a string or an object"
     # ACK / BINARY_ACK; an ACK with no payload is accepted, as JS does.
-    if data is None and packet_type is PacketType.ACK:
+    if data is None and packet_type is _ACK:
         return None
     return None if isinstance(data, (list, tuple)) else "ACK payload must be an array"
 

@@ -29,6 +29,9 @@ __all__ = ["Decoder", "Encoder", "PacketDecoder", "PacketEncoder", "check_json_d
 _TYPE_BY_CHAR: Final = {str(t.value): t for t in PacketType}
 _CHAR_BY_TYPE: Final = {t: str(t.value) for t in PacketType}
 _CONTAINERS: Final = (dict, list)
+# Plain module globals: a member lookup on the enum class is slow (EnumType.__getattr__).
+_BINARY_EVENT: Final = PacketType.BINARY_EVENT
+_BINARY_ACK: Final = PacketType.BINARY_ACK
 _DIGITS: Final = frozenset("0123456789")
 _DIGIT_RUN: Final = re.compile("[0-9]*")
 _LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -213,7 +216,7 @@ class Decoder:
         length = len(text)
         i = 1
         attachments = 0
-        if packet_type is PacketType.BINARY_EVENT or packet_type is PacketType.BINARY_ACK:
+        if packet_type is _BINARY_EVENT or packet_type is _BINARY_ACK:
             dash = text.find("-", 1)
             digits = text[1:dash] if dash != -1 else ""
             if not digits or not (digits.isascii() and digits.isdigit()):
@@ -237,6 +240,10 @@ class Decoder:
                 namespace, i = text[i:], length
             else:
                 namespace, i = text[i:comma], comma + 1
+            if not namespace.isascii() and _LONE_SURROGATE.search(namespace):
+                # Only a str that no UTF-8 decoder produced can hold one; refuse it
+                # rather than hand out a namespace the encoder would refuse.
+                raise DecodeError("namespace contains a lone surrogate")
 
         ack_id = None
         if i < length and text[i] in _DIGITS:

@@ -14,6 +14,7 @@ revision 4 with socket.io-parser 3.4.3 (Socket.IO JS 2.x):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
@@ -377,6 +378,25 @@ def _rule_sio4_reserved_event(
     )
 
 
+def _rule_non_finite_event_name(
+    text: str, rev: SocketIORevision, ours: DecodeResult, theirs: DecodeResult
+) -> bool:
+    # DELIBERATE (packet.py is_valid_event_name): JSON numbers that overflow to
+    # Infinity are valid event names for JS, but re-emitting one writes null, an
+    # invalid name; we refuse them when decoding.
+    f = js_fields(text)
+    ok, value = _json_tail(f.tail)
+    return (
+        f.type in ("2", "5")
+        and ok
+        and isinstance(value, list)
+        and bool(value)
+        and isinstance(value[0], float)
+        and not math.isfinite(value[0])
+        and _rejected_by_us(ours, theirs)
+    )
+
+
 DEVIATIONS: dict[str, Rule] = {
     "empty-type": _rule_empty_type,
     "event-without-payload": _rule_event_without_payload,
@@ -388,6 +408,7 @@ DEVIATIONS: dict[str, Rule] = {
     "sio4-connect-payload": _rule_sio4_connect_payload,
     "sio4-error-null": _rule_sio4_error_null,
     "sio4-reserved-event": _rule_sio4_reserved_event,
+    "non-finite-event-name": _rule_non_finite_event_name,
 }
 
 
@@ -611,6 +632,8 @@ def test_decoders_agree_on_corpus(js: JsHarness, revision: SocketIORevision, tex
 # and exactly that rule explains it.  When our decoder changes to match JS,
 # the corresponding entry fails and the rule must go.
 DEVIATION_REPRODUCERS: list[tuple[str, Literal[4, 5], str]] = [
+    ("non-finite-event-name", 5, "2[1e999]"),
+    ("non-finite-event-name", 4, '2[-1e400,"x"]'),
     ("empty-type", 5, ""),
     ("empty-type", 4, " /a,"),
     ("event-without-payload", 5, "2"),
