@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -136,8 +137,9 @@ class StdlibJsonCodec:
         self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
         # What ``self._encoder.encode`` builds on every call, built once; without the
         # circular-reference bookkeeping (a shared ``markers`` dict would not be thread-safe).
-        self._c_encode = (
-            None
+        # ``_c_encode(obj, 0)`` returns the text in pieces.
+        self._c_encode: Callable[[Any, int], Sequence[str]] = (
+            (lambda obj, _: (self._encoder.encode(obj),))
             if c_make_encoder is None
             else c_make_encoder(
                 None, self._encoder.default, encode_basestring, None, ":", ",", False, False, False
@@ -145,20 +147,15 @@ class StdlibJsonCodec:
         )
         self._scan_once = self._decoder.scan_once  # type: ignore[attr-defined]
 
-    def _encode(self, obj: Any) -> str:
-        """``self._encoder.encode(obj)``, with its results and its exceptions, only faster."""
-        if self._c_encode is None:
-            return self._encoder.encode(obj)
-        try:
-            return "".join(self._c_encode(obj, 0))
-        except (ValueError, RecursionError):
-            # Circular data recurses until RecursionError here; the checked encoder reports it
-            # as such.  (A TypeError is raised by both at the same point, so it passes through.)
-            return self._encoder.encode(obj)
-
     def dumps(self, obj: Any) -> str:
         try:
-            text = self._encode(obj)
+            try:
+                text = "".join(self._c_encode(obj, 0))
+            except (ValueError, RecursionError):
+                # Circular data recurses until RecursionError without the bookkeeping: the
+                # checked encoder reports it as such (and raises the same ValueError for
+                # NaN).  A TypeError is raised by both at the same point: it passes through.
+                text = self._encoder.encode(obj)
         except ValueError as exc:
             if "Circular reference" in str(exc):
                 raise EncodeError(f"cannot encode a circular structure: {exc}") from None

@@ -37,7 +37,7 @@ from .packet import (
     encode_packet,
     message_packet,
 )
-from .payload import decode_payload, encode_payload
+from .payload import check_pollable_v4, decode_payload, encode_payload
 
 __all__ = [
     "ClientConfig",
@@ -211,7 +211,10 @@ class EngineClient:
         """Queue one message; False if the session is closed (it is dropped)."""
         if self.state is ClientState.CLOSED or self.state is ClientState.IDLE:
             return False
-        self._buffer.append(message_packet(data))
+        packet = message_packet(data)
+        if self.config.revision == 4 and self.transport == "polling":
+            check_pollable_v4((packet,))  # it may still leave by polling
+        self._buffer.append(packet)
         self._flush()
         return True
 

@@ -19,6 +19,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .packet import EngineRevision, Packet, decode_packet, encode_packet
 
 __all__ = [
+    "check_pollable_v4",
     "decode_jsonp_post",
     "decode_payload",
     "decode_payload_v3",
@@ -42,17 +43,23 @@ _DIGIT_CHARS = bytes.maketrans(bytes(range(10)), b"0123456789")
 # -- v4 -----------------------------------------------------------------------------
 
 
-def encode_payload_v4(packets: Iterable[Packet]) -> str:
-    """Join packets for a v4 polling body (binary as ``b<base64>``)."""
-    parts: list[str] = []
+def check_pollable_v4(packets: Iterable[Packet]) -> None:
+    """Raise :class:`EncodeError` if a text packet holds U+001E, v4 polling's separator."""
     for packet in packets:
-        text = encode_packet(packet, 4, base64=True)
-        assert isinstance(text, str)
-        if SEPARATOR in text:
+        if isinstance(packet.data, str) and SEPARATOR in packet.data:
             raise EncodeError(
                 "an Engine.IO 4 text packet sent over polling cannot contain U+001E "
                 "(the payload separator)"
             )
+
+
+def encode_payload_v4(packets: Sequence[Packet]) -> str:
+    """Join packets for a v4 polling body (binary as ``b<base64>``)."""
+    check_pollable_v4(packets)
+    parts: list[str] = []
+    for packet in packets:
+        text = encode_packet(packet, 4, base64=True)
+        assert isinstance(text, str)  # base64=True always gives text
         parts.append(text)
     return SEPARATOR.join(parts)
 

@@ -49,7 +49,13 @@ from .packet import (
     encode_packet,
     message_packet,
 )
-from .payload import decode_jsonp_post, decode_payload, encode_jsonp, encode_payload
+from .payload import (
+    check_pollable_v4,
+    decode_jsonp_post,
+    decode_payload,
+    encode_jsonp,
+    encode_payload,
+)
 
 __all__ = ["EngineServer", "SessionState", "WebSocketAccepted"]
 
@@ -252,7 +258,10 @@ class EngineServer:
         if session is None or session.state in (_S.CLOSING, _S.CLOSED):
             return False
         # Validate everything first, so a bad message queues none of the batch.
-        session.queue.extend([message_packet(data) for data in messages])
+        packets = [message_packet(data) for data in messages]
+        if session.revision == 4 and session.state is not _S.WEBSOCKET:
+            check_pollable_v4(packets)  # it may still leave by polling
+        session.queue.extend(packets)
         self._dirty[sid] = session
         return True
 

@@ -155,15 +155,31 @@ class WireServer:
         conn = self._connections.pop(conn_id, None)
         if conn is None:
             return
-        self._touched.pop(conn_id, None)
         if conn.request_id is not None:
             self._abort_request(conn, now)
         if conn.ws_id is not None:
             self._by_ws.pop(conn.ws_id, None)
             self.engine.websocket_closed(conn.ws_id, now)
+        self._touched.pop(conn_id, None)  # nothing more is written to a lost connection
 
     def transmit(self, now: float) -> list[Transmit]:
         """Everything to write now, one entry per connection with output."""
+        self._drain_engine(now)
+        touched, self._touched = self._touched, {}
+        result = []
+        for conn in touched.values():
+            if conn.out or conn.closing:
+                result.append(Transmit(conn.conn_id, bytes(conn.out), conn.closing))
+                conn.out.clear()
+        return result
+
+    def _drain_engine(self, now: float) -> None:
+        """Turn the engine's outputs into bytes on their connections.
+
+        Also called right after each engine call made while handling received
+        bytes, so that what the wire layer writes itself (pongs, close replies)
+        keeps its place in line however the bytes were chunked.
+        """
         while True:
             outputs = self.engine.outputs()
             if not outputs:
@@ -182,13 +198,6 @@ class WireServer:
                     conn = self._by_ws.pop(output.ws_id, None)
                     if conn is not None and conn.ws is not None:
                         self._close_ws(conn, output.code)
-        touched, self._touched = self._touched, {}
-        result = []
-        for conn in touched.values():
-            if conn.out or conn.closing:
-                result.append(Transmit(conn.conn_id, bytes(conn.out), conn.closing))
-                conn.out.clear()
-        return result
 
     def _abort_request(self, conn: _Connection, now: float) -> None:
         request_id, conn.request_id = conn.request_id, None
@@ -307,7 +316,8 @@ class WireServer:
         try:
             ws.initiate_upgrade_connection(list(conn.request.headers), conn.request.target)
             valid = any(isinstance(event, ws_events.Request) for event in ws.events())
-        except WsRemoteProtocolError:
+        except (WsRemoteProtocolError, h11.ProtocolError, UnicodeError):
+            # wsproto rebuilds the request with h11 and decodes some headers as text.
             valid = False
         if not valid:
             self._respond_and_close(conn, _BAD_REQUEST)
@@ -330,6 +340,7 @@ class WireServer:
         conn.ws, conn.ws_id = ws, decision.ws_id
         self._by_ws[decision.ws_id] = conn
         self._touched[conn.conn_id] = conn
+        self._drain_engine(now)  # the open packet goes out before any reply to trailing frames
         if trailing:
             self._receive_ws(conn, bytes(trailing), now)
 
@@ -379,6 +390,7 @@ class WireServer:
         if message is not None:
             assert conn.ws_id is not None
             self.engine.receive_websocket_message(conn.ws_id, message, now)
+            self._drain_engine(now)
         return True
 
     def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
@@ -396,3 +408,4 @@ class WireServer:
         self._mark_closing(conn)
         if conn.ws_id is not None and self._by_ws.pop(conn.ws_id, None) is not None:
             self.engine.websocket_closed(conn.ws_id, now, error=error)
+            self._drain_engine(now)
