@@ -51,6 +51,7 @@ Fallback = Callable[[HttpRequest], HttpResponse]
 _MIGHT_SWITCH_PROTOCOL = h11.MIGHT_SWITCH_PROTOCOL  # type: ignore[attr-defined]
 _BAD_REQUEST = HttpResponse(400, (("Content-Type", "text/plain"),), b"Bad Request")
 _NOT_FOUND = HttpResponse(404, (("Content-Type", "text/plain"),), b"Not Found")
+_HEAD_TOO_LARGE = HttpResponse(431, (("Content-Type", "text/plain"),), b"")
 _TOO_LARGE = HttpResponse(413, (("Content-Type", "text/plain"),), b"")
 
 
@@ -70,7 +71,9 @@ class _Connection:
         "body_size",
         "closing",
         "conn_id",
+        "fed",
         "h11",
+        "message_start",
         "out",
         "request",
         "request_id",
@@ -85,6 +88,9 @@ class _Connection:
         self.conn_id = conn_id
         self.secure = secure
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+        #: Bytes fed to h11, and where the current message began among them.
+        self.fed = 0
+        self.message_start = 0
         self.request: h11.Request | None = None
         self.body: list[bytes] = []
         self.body_size = 0
@@ -148,6 +154,7 @@ class WireServer:
                 conn.h11.receive_data(data)
             except RuntimeError:  # data after EOF or while closed
                 return
+            conn.fed += len(data)
             self._process_http(conn, now)
 
     def connection_lost(self, conn_id: int, now: float) -> None:
@@ -225,8 +232,9 @@ class WireServer:
         while not conn.closing and conn.request_id is None:
             try:
                 event = conn.h11.next_event()
-            except h11.RemoteProtocolError:
-                self._respond_and_close(conn, _BAD_REQUEST)
+            except h11.RemoteProtocolError as exc:
+                too_long = exc.error_status_hint == 431
+                self._respond_and_close(conn, _HEAD_TOO_LARGE if too_long else _BAD_REQUEST)
                 return
             if event is h11.NEED_DATA:
                 return
@@ -235,6 +243,11 @@ class WireServer:
                     self._upgrade(conn, now)
                 return
             if isinstance(event, h11.Request):
+                # h11 bounds only heads still incomplete; bound complete ones the same
+                # way (it refuses once more than the limit is buffered without the end).
+                if self._consumed(conn) - conn.message_start - 1 > self.max_header_bytes:
+                    self._respond_and_close(conn, _HEAD_TOO_LARGE)
+                    return
                 conn.request, conn.body, conn.body_size = event, [], 0
                 length = find_header(event.headers, b"content-length")
                 limit = self.config.limits.max_payload_bytes
@@ -248,12 +261,18 @@ class WireServer:
                     return
                 conn.body.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
+                conn.message_start = self._consumed(conn)
                 if conn.h11.their_state is _MIGHT_SWITCH_PROTOCOL:
                     continue  # an upgrade request: decided at PAUSED
                 self._dispatch_request(conn, now)
             elif isinstance(event, h11.ConnectionClosed):
                 self._mark_closing(conn)
                 return
+
+    @staticmethod
+    def _consumed(conn: _Connection) -> int:
+        """Bytes of this connection h11 has parsed so far."""
+        return conn.fed - len(conn.h11.trailing_data[0])
 
     def _build_request(self, conn: _Connection) -> HttpRequest:
         assert conn.request is not None

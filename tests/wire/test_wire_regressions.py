@@ -110,3 +110,23 @@ def test_no_transmit_for_a_connection_already_lost() -> None:
     assert wire.transmit(0) == []
     assert not isinstance(wire.events()[-1], SessionOpened)
     assert wire.engine.sessions == frozenset()
+
+
+@pytest.mark.parametrize("size", [900, 1023, 1024, 1025, 1500])
+def test_header_limit_is_the_same_whole_or_trickled(size: int) -> None:
+    head = b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    request = head + b"a" * (size - len(head) - 4) + b"\r\n\r\n"
+    assert len(request) == size
+    answers = []
+    for chunks in ([request], [request[i : i + 1] for i in range(len(request))]):
+        wire = WireServer(config=sid_config(), max_header_bytes=1024)
+        conn = wire.connection_made()
+        sent = b""
+        for chunk in chunks:
+            wire.receive_data(conn, chunk, 0)
+            sent += b"".join(out.data for out in wire.transmit(0))
+        answers.append(sent.split(b"\r\n")[0])
+    assert answers[0] == answers[1]
+    assert answers[0] == (
+        b"HTTP/1.1 200 OK" if size <= 1025 else b"HTTP/1.1 431 Request Header Fields Too Large"
+    )
