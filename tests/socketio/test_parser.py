@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import pytest
 
 from socketio_proto import DecodeError, EncodeError, LimitExceeded, Limits
+from socketio_proto.engineio import Packet as EnginePacket
 from socketio_proto.engineio import decode_payload_v4
 from socketio_proto.socketio import Decoder, Encoder, Packet, PacketType, split_namespace_query
 
@@ -385,3 +388,18 @@ def test_decode_helper_refuses_binary_headers() -> None:
     assert decoder.decode('2["x"]') == Packet(T.EVENT, data=["x"])
     with pytest.raises(DecodeError):
         decoder.decode('51-["x",{"_placeholder":true,"num":0}]')
+
+
+@pytest.mark.parametrize("cls", [Packet, EnginePacket])
+def test_packet_init_matches_its_dataclass_fields(cls: type) -> None:
+    # Both packet classes hand-write __init__ for speed; its defaults must stay in
+    # step with the dataclass fields (what replace(), repr and equality rely on).
+    fields = dataclasses.fields(cls)
+    parameters = list(inspect.signature(cls).parameters.values())
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    for parameter, field in zip(parameters, fields, strict=True):
+        expected = (
+            inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
+        )
+        assert parameter.default == expected, field.name
+    assert dataclasses.replace(cls(PacketType.CONNECT)) == cls(PacketType.CONNECT)
