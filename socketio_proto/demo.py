@@ -61,9 +61,47 @@ def run_demo(eio: int) -> int:
             print(f"    MISMATCH after decoding: {decoded}")
             return 1
         print("    decoded back     : identical\n")
+    _engine_session(revision)
     print("Real servers and clients arrive with the IO adapters; `decode` inspects captures:")
     print("    python -m socketio_proto decode '42[\"hello\",1]'")
     return 0
+
+
+def _engine_session(revision: EngineRevision) -> None:
+    """A client and a server in memory: real h11/wsproto bytes, a fake clock."""
+    from .engineio.client import ClientConfig
+    from .engineio.config import EngineConfig
+    from .engineio.events import MessageReceived, ServerEvent
+    from .testing.pair import EnginePair
+    from .wire.server import WireServer
+
+    def echo(server: WireServer, event: ServerEvent) -> None:
+        if isinstance(event, MessageReceived):
+            server.engine.send(event.sid, event.data)
+
+    print(f"An Engine.IO {revision} session in memory (EnginePair: real bytes, fake clock):")
+    pair = EnginePair(
+        EngineConfig(ping_interval=25.0, ping_timeout=20.0, allow_eio3=True),
+        ClientConfig(revision=revision),
+        server_app=echo,
+    )
+    pair.connect()
+    pair.client.send("hello")
+    pair.client.send(b"\x01\x02")
+    pair.pump()
+    pair.advance(120.0)  # heartbeats fire exactly when due
+    alive = len(pair.server.engine.sessions) == 1
+    pair.client.close(pair.now)
+    pair.pump()
+    for event in pair.client_events:
+        print(f"    client {type(event).__name__}: {_describe(event)}")
+    print(f"    after 120 s of fake time, heartbeats had kept it alive: {alive}")
+    print(f"    server sessions left after close: {len(pair.server.engine.sessions)}\n")
+
+
+def _describe(event: object) -> str:
+    fields = getattr(event, "__dataclass_fields__", {})
+    return ", ".join(f"{name}={getattr(event, name)!r}" for name in fields if name != "handshake")
 
 
 def run_decode(text: str, eio: int) -> int:

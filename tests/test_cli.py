@@ -28,6 +28,12 @@ def test_demo_walks_a_session_and_verifies_every_packet(eio: str) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("decoded back     : identical") == 8
     assert "MISMATCH" not in result.stdout
+    # The in-memory Engine.IO session: upgrade, echo, heartbeats, close.
+    assert "client SessionUpgraded" in result.stdout
+    assert "data='hello'" in result.stdout and "data=b'\\x01\\x02'" in result.stdout
+    assert "heartbeats had kept it alive: True" in result.stdout
+    assert "reason=<CloseReason.FORCED_CLOSE" in result.stdout
+    assert "server sessions left after close: 0" in result.stdout
     if eio == "4":
         assert 'b\'42/test,["my event",{"data":"hi"}]\'' in result.stdout
     else:
