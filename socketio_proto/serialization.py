@@ -167,12 +167,10 @@ class StdlibJsonCodec:
         except (TypeError, RecursionError) as exc:
             raise EncodeError(f"cannot encode as JSON: {exc}") from None
         if not self.allow_unsafe_integers and _has_long_digit_run(text):
-            self._check_integers(obj, text)
+            self._check_integers(obj)
         return text if text.isascii() else _escape_lone_surrogates(text)
 
-    def _check_integers(self, obj: Any, text: str) -> None:
-        if self.allow_unsafe_integers or not _has_long_digit_run(text):
-            return
+    def _check_integers(self, obj: Any) -> None:
         unsafe = _find_unsafe_integer(obj)
         if unsafe is not None:
             raise EncodeError(
@@ -185,8 +183,8 @@ class StdlibJsonCodec:
         # Anything else (whitespace, trailing data, errors) goes through ``decode`` itself.
         try:
             value, end = self._scan_once(text, 0)
-        except Exception:
-            pass
+        except (StopIteration, ValueError, RecursionError):
+            pass  # not one clean value: let decode() give the precise error
         else:
             if end == len(text):
                 return value

@@ -210,8 +210,7 @@ class WireServer:
         request_id, conn.request_id = conn.request_id, None
         assert request_id is not None
         self._by_request.pop(request_id, None)
-        conn.closing = True
-        self._touched[conn.conn_id] = conn
+        self._mark_closing(conn)
         self.engine.request_aborted(request_id, now)
 
     def events(self) -> list[ServerEvent]:
