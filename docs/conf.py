@@ -64,7 +64,7 @@ nitpick_ignore = [
 nitpick_ignore_regex = [
     # Builtins (str, bytes, int...) and typing constructs.
     ("py:class", r"(builtins\.)?(str|bytes|int|float|bool|object|list|dict|tuple|None)"),
-    ("py:class", r"(typing|enum|collections\.abc)\..*"),
+    ("py:class", r"(typing|enum|collections\.abc|abc|re)\..*"),
     ("py:obj", r"typing\..*"),
 ]
 

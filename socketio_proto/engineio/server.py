@@ -252,6 +252,19 @@ class EngineServer:
         """Queue one message; False if the session is gone or closing (it is dropped)."""
         return self.send_many(sid, (data,))
 
+    def writable(self, sid: str) -> bool:
+        """Whether a message sent now leaves at once (volatile messages need this).
+
+        True on an open WebSocket, or while polling with a GET waiting for data;
+        False when the message would wait in the queue (or the session is gone).
+        """
+        session = self._sessions.get(sid)
+        if session is None:
+            return False
+        if session.state is _S.WEBSOCKET:
+            return True
+        return session.state is not _S.CLOSING and session.get_request_id is not None
+
     def send_many(self, sid: str, messages: Iterable[str | bytes]) -> bool:
         """Queue several messages back to back (e.g. a Socket.IO packet and its attachments)."""
         session = self._sessions.get(sid)

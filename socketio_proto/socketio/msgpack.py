@@ -58,6 +58,11 @@ class MsgpackDecoder:
         self._msgpack = msgpack
         self.limits = limits
 
+    @property
+    def pending(self) -> Packet | None:
+        """Always None: msgpack packets carry their binary inline."""
+        return None
+
     def reset(self) -> None:
         """Nothing to drop: msgpack packets are self-contained."""
 

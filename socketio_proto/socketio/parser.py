@@ -66,6 +66,11 @@ class PacketDecoder(Protocol):
         """Forget any partial packet."""
         ...
 
+    @property
+    def pending(self) -> Packet | None:
+        """The header of a packet still waiting for attachments, if any."""
+        ...
+
 
 def check_json_depth(data: Any, max_depth: int, *, hint: int | None = None) -> None:
     """Raise :class:`LimitExceeded` if containers in ``data`` nest deeper than ``max_depth``.
@@ -159,6 +164,11 @@ class Decoder:
         self._pending: Packet | None = None
         self._expected = 0
         self._attachments: list[bytes] = []
+
+    @property
+    def pending(self) -> Packet | None:
+        """The header of the binary packet being reassembled (None when not reassembling)."""
+        return self._pending
 
     @property
     def awaiting_attachments(self) -> int:

@@ -1,8 +1,9 @@
-"""Testing aids: an in-memory client/server pair and hypothesis strategies.
+"""Testing aids: in-memory client/server pairs and hypothesis strategies.
 
 ``socketio_proto.testing.strategies`` needs ``hypothesis`` (the ``dev`` extra).
 """
 
 from .pair import EnginePair
+from .socket_pair import SocketPair
 
-__all__ = ["EnginePair"]
+__all__ = ["EnginePair", "SocketPair"]

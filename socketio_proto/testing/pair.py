@@ -48,6 +48,7 @@ class EnginePair:
         #: The fake clock, in seconds.
         self.now = now
         self.server = server if server is not None else WireServer(config=server_config)
+        self.host = host
         self.client = WireClient(EngineClient(client_config), host)
         self.server_app = server_app
         #: Every server event so far, in order.
@@ -86,16 +87,11 @@ class EnginePair:
     def advance_to(self, target: float) -> None:
         """Like :meth:`advance`, up to the absolute time ``target``."""
         while True:
-            due = [
-                d
-                for d in (self.server.next_deadline(), self.client.next_deadline())
-                if d is not None
-            ]
+            due = [d for d in self._deadlines() if d is not None]
             if not due or min(due) > target:
                 break
             self.now = max(self.now, min(due))
-            self.server.handle_timeout(self.now)
-            self.client.handle_timeout(self.now)
+            self._handle_timeout(self.now)
             self.pump()
         self.now = max(self.now, target)
         self.pump()
@@ -107,6 +103,13 @@ class EnginePair:
         self.pump()
 
     # -- plumbing ----------------------------------------------------------------------
+
+    def _deadlines(self) -> list[float | None]:
+        return [self.server.next_deadline(), self.client.next_deadline()]
+
+    def _handle_timeout(self, now: float) -> None:
+        self.server.handle_timeout(now)
+        self.client.handle_timeout(now)
 
     def _client_to_server(self) -> bool:
         outputs = self.client.transmit(self.now)

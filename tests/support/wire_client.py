@@ -459,16 +459,16 @@ class FakeClock:
     def advance_to(self, when: float) -> None:
         """Move to ``when``, calling ``handle_timeout`` at each deadline on the way."""
         assert when >= self.now, f"time cannot go back ({when} < {self.now})"
-        wire = self.harness.wire
+        harness = self.harness
         while True:
-            deadline = wire.next_deadline()
+            deadline = harness.next_deadline()
             if deadline is None or deadline > when:
                 break
             assert deadline >= self.now, f"deadline {deadline} was missed (now {self.now})"
             self.now = deadline
             self.fired.append(deadline)
-            wire.handle_timeout(deadline)
-            self.harness.pump()
+            harness.handle_timeout(deadline)
+            harness.pump()
         self.now = when
 
 
@@ -513,6 +513,19 @@ class WireHarness:
 
     # -- plumbing ------------------------------------------------------------------------
 
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of the machines under test."""
+        return self.wire.next_deadline()
+
+    def handle_timeout(self, now: float) -> None:
+        """Fire the deadlines due at ``now``."""
+        self.wire.handle_timeout(now)
+
+    def on_event(self, event: ServerEvent) -> None:
+        """The app: echo every message (the Engine.IO suites' reference server)."""
+        if isinstance(event, MessageReceived) and self.echo:
+            self.engine.send(event.sid, event.data)
+
     def send(self, conn_id: int, data: bytes) -> None:
         """Client -> server bytes (``b""``: EOF), then pump."""
         self.wire.receive_data(conn_id, data, self.now)
@@ -538,8 +551,7 @@ class WireHarness:
                     self.counts.opened += 1
                 elif isinstance(event, SessionClosed):
                     self.counts.closed[event.reason] = self.counts.closed.get(event.reason, 0) + 1
-                elif isinstance(event, MessageReceived) and self.echo:
-                    self.engine.send(event.sid, event.data)
+                self.on_event(event)
             for out in self.wire.transmit(self.now):
                 moved = True
                 peer = self._peers.get(out.conn_id)
