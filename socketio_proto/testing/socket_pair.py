@@ -26,7 +26,7 @@ session the client starts gets a fresh wire client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Type, TypeVar  # noqa: UP035 -- Type: 'type' is ambiguous in the docs
 
 from ..app import Job, Server, run_sync
 from ..engineio.client import EngineClient
@@ -45,10 +45,10 @@ E = TypeVar("E")
 class SocketPair(EnginePair):
     """:class:`EnginePair` with Socket.IO on both sides.
 
-    :attr:`app` is the application server, :attr:`sio` the
-    :class:`SocketClient`; :attr:`client` (also :attr:`wire_client`) is the wire
-    layer of its current Engine.IO session, and :attr:`socket_events` holds
-    every Socket.IO client event so far.
+    ``app`` is the application server, :attr:`sio` the :class:`SocketClient`;
+    ``client`` (also ``wire_client``) is the wire layer of its current
+    Engine.IO session, and ``socket_events`` holds every Socket.IO client
+    event so far.
     """
 
     def __init__(
@@ -71,7 +71,7 @@ class SocketPair(EnginePair):
 
     @property
     def sio(self) -> SocketClient:
-        """The Socket.IO client (alias of :attr:`socket_client`)."""
+        """The Socket.IO client (also ``socket_client``)."""
         return self.socket_client
 
     def connect(self, namespace: str = "/", auth: dict[str, Any] | None = None) -> None:
@@ -80,7 +80,7 @@ class SocketPair(EnginePair):
         self.socket_client.connect(self.now)
         self.pump()
 
-    def events_of(self, kind: type[E]) -> list[E]:
+    def events_of(self, kind: Type[E]) -> list[E]:  # noqa: UP006
         """The client events of one type, in order."""
         return [event for event in self.socket_events if isinstance(event, kind)]
 
