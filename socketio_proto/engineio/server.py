@@ -126,6 +126,7 @@ class _Session:
         "grace_used",
         "liveness_due",
         "ping_due",
+        "plain",
         "pong_due",
         "probe",
         "queue",
@@ -146,6 +147,8 @@ class _Session:
         self.supports_binary = supports_binary
         self.state = state
         self.queue: list[Packet] = []
+        # How many queued messages were sent with compress=False.
+        self.plain = 0
         self.get_request_id: int | None = None
         self.get_request: HttpRequest | None = None
         self.ws: int | None = None
@@ -265,8 +268,15 @@ class EngineServer:
             return True
         return session.state is not _S.CLOSING and session.get_request_id is not None
 
-    def send_many(self, sid: str, messages: Iterable[str | bytes]) -> bool:
-        """Queue several messages back to back (e.g. a Socket.IO packet and its attachments)."""
+    def send_many(
+        self, sid: str, messages: Iterable[str | bytes], *, compress: bool = True
+    ) -> bool:
+        """Queue several messages back to back (e.g. a Socket.IO packet and its attachments).
+
+        ``compress=False`` keeps a polling response that carries only such
+        messages uncompressed (as in JS, one compressible packet is enough to
+        compress the body).  WebSocket compression is per connection.
+        """
         session = self._sessions.get(sid)
         if session is None or session.state in (_S.CLOSING, _S.CLOSED):
             return False
@@ -275,6 +285,8 @@ class EngineServer:
         if session.revision == 4 and session.state is not _S.WEBSOCKET:
             check_pollable_v4(packets)  # it may still leave by polling
         session.queue.extend(packets)
+        if not compress:
+            session.plain += len(packets)
         self._dirty[sid] = session
         return True
 
@@ -647,8 +659,11 @@ class EngineServer:
             *cors,
             *extra_headers,
         ]
+        # The queue is always sent whole: it holds every message sent with compress=False.
+        compressible = len(packets) > session.plain
+        session.plain = 0
         threshold = self.config.http_compression_threshold
-        if threshold is not None and len(body) >= threshold:
+        if compressible and threshold is not None and len(body) >= threshold:
             body, encoding = _compress(body, request.header("accept-encoding"))
             if encoding is not None:
                 headers.append(("Content-Encoding", encoding))
@@ -674,6 +689,7 @@ class EngineServer:
                     )
                 )
             session.queue = []
+            session.plain = 0
         elif session.get_request_id is not None:
             packets, session.queue = session.queue, []
             self._respond_poll(session, packets)

@@ -206,7 +206,7 @@ class _Namespace:
         for sid in sids:
             socket = sockets.get(sid)
             if socket is not None:
-                self._server._send_frames(socket, frames, options.volatile)
+                self._server._send_frames(socket, frames, options.volatile, options.compress)
 
     def disconnect(self, sids: Iterable[str], close: bool) -> None:
         for sid in list(sids):
@@ -772,7 +772,9 @@ class SocketServer:
 
     # -- internals: outgoing ---------------------------------------------------------------------
 
-    def _send_frames(self, socket: _Socket, frames: list[str | bytes], volatile: bool) -> None:
+    def _send_frames(
+        self, socket: _Socket, frames: list[str | bytes], volatile: bool, compress: bool = True
+    ) -> None:
         if socket.state is _CING:
             if not volatile:
                 socket.held.append(frames)
@@ -780,7 +782,7 @@ class SocketServer:
         eio_sid = socket.conn.eio_sid
         if volatile and not self.engine.writable(eio_sid):
             return
-        self.engine.send_many(eio_sid, frames)
+        self.engine.send_many(eio_sid, frames, compress=compress)
 
     def _send_frames_now(self, conn: _Connection, frames: list[str | bytes]) -> None:
         self.engine.send_many(conn.eio_sid, frames)
