@@ -109,13 +109,15 @@ class HandlerRegistry:
         self._table(namespace)[event] = handler
 
     def add_namespace(self, namespace: Namespace) -> None:
-        """Register a class-based namespace."""
+        """Register a class-based namespace (``"*"``: its methods get the namespace first)."""
+        _check_name(namespace.namespace)
         self._objects[namespace.namespace] = namespace
 
     def add_middleware(self, middleware: Handler, namespace: str) -> None:
         """Run ``middleware(sid, auth, request)`` before connections to ``namespace``."""
         if not callable(middleware):
             raise LocalProtocolError(f"middleware is not callable: {middleware!r}")
+        _check_name(namespace)
         self._middlewares.setdefault(namespace, []).append(middleware)
 
     def middlewares(self, namespace: str) -> list[Handler]:
@@ -130,11 +132,12 @@ class HandlerRegistry:
 
     def resolve(self, namespace: str, event: str | int | float) -> Resolved | None:
         """The handler for ``event`` on ``namespace``, following the module's lookup order."""
-        owner = self._objects.get(namespace)
-        if owner is not None and isinstance(event, str):
-            method = owner.handler_for(event)
-            if method is not None:
-                return Resolved(method)
+        if isinstance(event, str):
+            for name, prefix in ((namespace, ()), (CATCH_ALL, (namespace,))):
+                owner = self._objects.get(name)
+                method = owner.handler_for(event) if owner is not None else None
+                if method is not None:
+                    return Resolved(method, prefix)
         tables = [self._handlers.get(namespace)]
         tables.extend(table for key, table in self._dynamic if _matches(key, namespace))
         for table in tables:
@@ -153,8 +156,7 @@ class HandlerRegistry:
 
     def _table(self, namespace: NamespaceKey) -> dict[str | int | float, Handler]:
         if isinstance(namespace, str):
-            if namespace != CATCH_ALL and not namespace.startswith("/"):
-                raise LocalProtocolError(f"namespace must start with '/': {namespace!r}")
+            _check_name(namespace)
             return self._handlers.setdefault(namespace, {})
         if not (isinstance(namespace, re.Pattern) or callable(namespace)):
             raise LocalProtocolError(f"not a namespace, pattern or predicate: {namespace!r}")
@@ -177,6 +179,11 @@ def accepts_positional(handler: Handler, count: int) -> bool:
     except TypeError:
         return False
     return True
+
+
+def _check_name(namespace: str) -> None:
+    if not isinstance(namespace, str) or (namespace != CATCH_ALL and not namespace.startswith("/")):
+        raise LocalProtocolError(f"namespace must start with '/' (or be '*'): {namespace!r}")
 
 
 def _is_lifecycle(event: str | int | float) -> bool:

@@ -286,7 +286,8 @@ class Server:
         sockets skip middlewares when ``RecoveryConfig.skip_middlewares``.
         """
         self.handlers.add_middleware(middleware, namespace)
-        self.sio.add_namespace(namespace)
+        if namespace != "*":  # a middleware for every namespace opens none by itself
+            self.sio.add_namespace(namespace)
         return middleware
 
     # -- sending ------------------------------------------------------------------------------
@@ -303,13 +304,19 @@ class Server:
         timeout: float | None = None,
         volatile: bool = False,
         compress: bool = True,
+        now: float | None = None,
     ) -> None:
         """Emit ``event`` with ``args`` to ``to``/``room`` (socket ids or rooms; None: everyone).
 
         ``skip_sid`` excludes sockets (or rooms).  With ``callback``: to a
-        single socket it gets the ack's arguments, to several it gets one
+        single socket it gets the ack's arguments (a late ack is dropped: use
+        :meth:`call` to see timeouts), to several it gets one
         :class:`~socketio_proto.socketio.events.BroadcastAckCompleted` with every
         reply (after ``timeout`` seconds at most, if given).
+
+        ``now`` stamps timeouts and stored recovery events; None means the time
+        of the last input the server saw, which is right inside a handler.  Code
+        running outside handlers (timers, other threads) should pass it.
         """
         targets = to if to is not None else room
         exclude = () if skip_sid is None else skip_sid
@@ -322,13 +329,20 @@ class Server:
                 exclude=exclude,
                 volatile=volatile,
                 compress=compress,
+                now=now,
             )
         elif isinstance(targets, str) and not skip_sid and self._is_socket(targets, namespace):
-            ack_id = self.sio.emit_with_ack(targets, event, *args, timeout=timeout)
+            ack_id = self.sio.emit_with_ack(targets, event, *args, timeout=timeout, now=now)
             self._callbacks[targets, ack_id] = callback
         else:
             ack_id = self.sio.broadcast_with_ack(
-                event, *args, namespace=namespace, to=targets, exclude=exclude, timeout=timeout
+                event,
+                *args,
+                namespace=namespace,
+                to=targets,
+                exclude=exclude,
+                timeout=timeout,
+                now=now,
             )
             self._broadcast_callbacks[namespace, ack_id] = callback
 
@@ -337,11 +351,19 @@ class Server:
         self.emit("message", data, **options)
 
     def call(
-        self, event: str | int | float, *args: Any, to: str, timeout: float | None = 60.0
+        self,
+        event: str | int | float,
+        *args: Any,
+        to: str,
+        timeout: float | None = 60.0,
+        now: float | None = None,
     ) -> PendingCall:
-        """Emit to socket ``to`` and collect its ack arguments (:class:`PendingCall`)."""
+        """Emit to socket ``to`` and collect its ack arguments (:class:`PendingCall`).
+
+        The timeout counts from ``now`` (see :meth:`emit`).
+        """
         pending = PendingCall()
-        ack_id = self.sio.emit_with_ack(to, event, *args, timeout=timeout)
+        ack_id = self.sio.emit_with_ack(to, event, *args, timeout=timeout, now=now)
         self._callbacks[to, ack_id] = pending
         return pending
 
@@ -373,8 +395,9 @@ class Server:
     def save_session(self, sid: str, session: dict[str, Any]) -> None:
         """Replace socket ``sid``'s session data."""
         data = self.sio.session(sid)
-        data.clear()
-        data.update(session)
+        if session is not data:  # the dict from get_session() is already the live one
+            data.clear()
+            data.update(session)
 
     def disconnect(self, sid: str, namespace: str | None = None, *, close: bool = False) -> None:
         """Disconnect socket ``sid`` (``close``: its whole Engine.IO connection)."""
@@ -393,6 +416,10 @@ class Server:
 
     def handle_timeout(self, now: float) -> None:
         self.sio.handle_timeout(now)
+
+    def update_time(self, now: float) -> None:
+        """Tell the server the time before running code outside handlers (see :meth:`emit`)."""
+        self.sio.update_time(now)
 
     def process(self) -> list[Job]:
         """The handler work for everything the protocol reported since the last call."""

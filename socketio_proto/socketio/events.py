@@ -125,8 +125,8 @@ class BroadcastAckCompleted:
     """Every target of broadcast ``ack_id`` replied, or the timeout fired first.
 
     ``responses`` maps socket id -> arguments for those that replied; ``missing``
-    holds the targets that did not reply (empty unless ``timed_out``) --
-    including targets that disconnected before replying.
+    holds the targets that will not: those still silent at the timeout and
+    those that left before replying (so it may be non-empty without a timeout).
     """
 
     namespace: str

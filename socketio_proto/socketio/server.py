@@ -141,7 +141,18 @@ class _Connection:
 
 
 class _Socket:
-    __slots__ = ("auth", "conn", "data", "held", "namespace", "pid", "replay", "sid", "state")
+    __slots__ = (
+        "acks",
+        "auth",
+        "conn",
+        "data",
+        "held",
+        "namespace",
+        "pid",
+        "replay",
+        "sid",
+        "state",
+    )
 
     def __init__(self, sid: str, namespace: _Namespace, conn: _Connection, auth: Any) -> None:
         self.sid = sid
@@ -155,6 +166,8 @@ class _Socket:
         self.held: list[list[str | bytes]] = []
         # Recovered packets: they precede the CONNECT reply.
         self.replay: list[Packet] = []
+        # Ids of our emits this socket has yet to acknowledge (None: none, the common case).
+        self.acks: set[int] | None = None
 
     def transition(self, event: SocketInput) -> None:
         try:
@@ -175,12 +188,13 @@ class _PendingAck:
 
 
 class _BroadcastAck:
-    __slots__ = ("ack_id", "due", "missing", "namespace", "responses")
+    __slots__ = ("ack_id", "departed", "due", "namespace", "responses", "waiting")
 
     def __init__(self, namespace: str, ack_id: int, targets: set[str], due: float | None) -> None:
         self.namespace = namespace
         self.ack_id = ack_id
-        self.missing = targets
+        self.waiting = targets
+        self.departed: set[str] = set()
         self.responses: dict[str, list[Any]] = {}
         self.due = due
 
@@ -201,12 +215,20 @@ class _Namespace:
         self.adapter = adapter_factory(self)
 
     def deliver(self, sids: Iterable[str], packet: Packet, options: BroadcastOptions) -> None:
-        frames = self._server._encode(packet)
+        server = self._server
+        frames = server._encode(packet)
+        frames_v4: list[str | bytes] | None = None
         sockets = self.sockets
         for sid in sids:
             socket = sockets.get(sid)
-            if socket is not None:
-                self._server._send_frames(socket, frames, options.volatile, options.compress)
+            if socket is None:
+                continue
+            if socket.conn.revision == 4:
+                if frames_v4 is None:
+                    frames_v4 = server._encode_v4(packet)
+                server._send_frames(socket, frames_v4, options.volatile, options.compress)
+            else:
+                server._send_frames(socket, frames, options.volatile, options.compress)
 
     def disconnect(self, sids: Iterable[str], close: bool) -> None:
         for sid in list(sids):
@@ -231,6 +253,8 @@ class SocketServer:
         self._encoder = self._make_encoder(5)
         self._encoder_v4 = self._make_encoder(4)
         self._last_encoded: tuple[Packet, list[str | bytes]] | None = None
+        # The last emitted packet with a recovery offset, and the same without it.
+        self._without_offset: tuple[Packet, Packet] | None = None
         self._connections: dict[str, _Connection] = {}
         self._sockets: dict[str, _Socket] = {}
         self._namespaces: dict[str, _Namespace] = {}
@@ -335,11 +359,17 @@ class SocketServer:
             elif isinstance(owner, _PendingAck):
                 self._acks.pop((owner.sid, owner.ack_id), None)
                 socket = self._sockets[owner.sid]  # a leaving socket disarms its acks
+                if socket.acks is not None:
+                    socket.acks.discard(owner.ack_id)
                 self._events.append(AckTimedOut(owner.sid, socket.namespace.name, owner.ack_id))
             else:
                 self._finish_broadcast_ack(owner, timed_out=True)
         if self._recovery is not None:
             self._recovery.expire(now)
+
+    def update_time(self, now: float) -> None:
+        """Set the time calls without ``now`` use (it never goes back)."""
+        self._now = max(self._now, now)
 
     def close(self, now: float) -> None:
         """Shut down: every socket leaves (``server shutting down``), every session closes."""
@@ -393,6 +423,7 @@ class SocketServer:
             return False
         socket.transition(_I.REFUSE)
         self._forget_socket(socket)
+        self._drop_acks(socket)
         self._send_connect_error(socket.conn, socket.namespace.name, message, data)
         return True
 
@@ -415,18 +446,18 @@ class SocketServer:
         Sockets in ``exclude`` are skipped.  With recovery on, non-volatile
         events get an offset appended and are stored for replay.
         """
+        adapter = self._require_namespace(namespace).adapter
         options = self._options(to, exclude, volatile, compress)
-        data = [event, *args]
+        packet = Packet(PacketType.EVENT, namespace, [event, *args])
+        self._encode(packet)  # validate before anything is stored or sent
         if self._recovery is not None and not volatile:
+            plain = packet
             offset = self.config.id_generator()
-            data.append(offset)
-            packet = Packet(PacketType.EVENT, namespace, data)
-            self._encode(packet)  # validate before storing
+            packet = Packet(PacketType.EVENT, namespace, [event, *args, offset])
+            # Revision 4 sockets have no recovery: they get the event without the offset.
+            self._without_offset = (packet, plain)
             self._recovery.store_packet(offset, packet, options, self._now if now is None else now)
-        else:
-            packet = Packet(PacketType.EVENT, namespace, data)
-            self._encode(packet)
-        self._require_namespace(namespace).adapter.broadcast(packet, options)
+        adapter.broadcast(packet, options)
 
     def emit_with_ack(
         self,
@@ -449,6 +480,7 @@ class SocketServer:
         frames = self._encode(packet)
         pending = _PendingAck(sid, ack_id, self._due(timeout, now))
         self._acks[sid, ack_id] = pending
+        _expect_ack(socket, ack_id)
         self._arm(pending)
         self._send_frames(socket, frames, volatile=False)
         return ack_id
@@ -478,6 +510,7 @@ class SocketServer:
         collector = _BroadcastAck(namespace, ack_id, set(targets), self._due(timeout, now))
         for sid in targets:
             self._acks[sid, ack_id] = collector
+            _expect_ack(ns.sockets[sid], ack_id)
         self._broadcast_acks[namespace, ack_id] = collector
         if not targets:
             self._finish_broadcast_ack(collector, timed_out=False)
@@ -503,8 +536,15 @@ class SocketServer:
         conn = socket.conn
         when = self._now if now is None else now
         if close:
+            # As JS's disconnect(true): every socket of the connection leaves, then it closes.
+            for other in list(conn.sockets.values()):
+                self._leave(other, when)
             self._close_connection(conn, DisconnectReason.FORCED_SERVER_CLOSE, when)
             return
+        self._leave(socket, when)
+
+    def _leave(self, socket: _Socket, now: float) -> None:
+        conn = socket.conn
         if socket.state is _CING:
             # Not connected yet: the client is waiting for an answer to its CONNECT.
             self._send_connect_error(conn, socket.namespace.name, "Connection refused", None)
@@ -512,7 +552,7 @@ class SocketServer:
             self._send_frames_now(
                 conn, self._encode_for(conn, Packet(PacketType.DISCONNECT, socket.namespace.name))
             )
-        self._remove_socket(socket, _I.SERVER_DISCONNECT, DisconnectReason.SERVER_DISCONNECT, when)
+        self._remove_socket(socket, _I.SERVER_DISCONNECT, DisconnectReason.SERVER_DISCONNECT, now)
 
     def enter_room(self, sid: str, room: str) -> None:
         """Socket ``sid`` joins ``room``."""
@@ -676,14 +716,16 @@ class SocketServer:
         pending = self._acks.pop((socket.sid, ack_id), None)
         if pending is None:
             return  # unknown or already answered: ignored, as JS does
+        if socket.acks is not None:
+            socket.acks.discard(ack_id)
         args = list(packet.data or ())
         if isinstance(pending, _PendingAck):
             pending.due = None
             self._events.append(AckReceived(socket.sid, socket.namespace.name, ack_id, args))
             return
-        pending.missing.discard(socket.sid)
+        pending.waiting.discard(socket.sid)
         pending.responses[socket.sid] = args
-        if not pending.missing:
+        if not pending.waiting:
             self._finish_broadcast_ack(pending, timed_out=False)
 
     def _connect_timeout(self, conn: _Connection, now: float) -> None:
@@ -720,12 +762,12 @@ class SocketServer:
         now: float,
         detail: str = "",
     ) -> None:
-        was_connected = socket.state is _CED
         socket.transition(cause)
         rooms = self._forget_socket(socket)
+        # A pid means the socket was connected, or is a recovered one not yet accepted:
+        # either way the client can come back for it.
         if (
             self._recovery is not None
-            and was_connected
             and reason in RECOVERABLE_REASONS
             and socket.pid is not None
         ):
@@ -735,14 +777,22 @@ class SocketServer:
                 )
             )
         self._events.append(Disconnected(socket.sid, socket.namespace.name, reason, detail))
-        for key in [key for key in self._acks if key[0] == socket.sid] if self._acks else ():
-            pending = self._acks.pop(key)
+        self._drop_acks(socket)
+
+    def _drop_acks(self, socket: _Socket) -> None:
+        """No ack will come from ``socket`` any more: settle what waited for one."""
+        if not socket.acks:
+            return
+        ack_ids, socket.acks = socket.acks, None
+        for ack_id in sorted(ack_ids):
+            pending = self._acks.pop((socket.sid, ack_id), None)
             if isinstance(pending, _PendingAck):
                 pending.due = None
-                self._events.append(AckTimedOut(socket.sid, socket.namespace.name, pending.ack_id))
-            else:
-                pending.missing.discard(socket.sid)
-                if not pending.missing:
+                self._events.append(AckTimedOut(socket.sid, socket.namespace.name, ack_id))
+            elif pending is not None:
+                pending.waiting.discard(socket.sid)
+                pending.departed.add(socket.sid)
+                if not pending.waiting:
                     self._finish_broadcast_ack(pending, timed_out=False)
 
     def _forget_socket(self, socket: _Socket) -> frozenset[str]:
@@ -758,14 +808,17 @@ class SocketServer:
         if self._broadcast_acks.pop((collector.namespace, collector.ack_id), None) is None:
             return
         collector.due = None
-        for sid in collector.missing:
+        for sid in collector.waiting:
             self._acks.pop((sid, collector.ack_id), None)
+            socket = self._sockets.get(sid)
+            if socket is not None and socket.acks is not None:
+                socket.acks.discard(collector.ack_id)
         self._events.append(
             BroadcastAckCompleted(
                 collector.namespace,
                 collector.ack_id,
                 collector.responses,
-                frozenset(collector.missing),
+                frozenset(collector.waiting | collector.departed),
                 timed_out,
             )
         )
@@ -814,6 +867,13 @@ class SocketServer:
         frames = self._encoder.encode(packet)
         self._last_encoded = (packet, frames)
         return frames
+
+    def _encode_v4(self, packet: Packet) -> list[str | bytes]:
+        """``packet`` for a revision 4 socket: a recovery offset is left out."""
+        pair = self._without_offset
+        if pair is not None and pair[0] is packet:
+            packet = pair[1]
+        return self._encoder_v4.encode(packet)
 
     def _encode_for(self, conn: _Connection, packet: Packet) -> list[str | bytes]:
         return self._encoder_for(conn).encode(packet)
@@ -885,6 +945,12 @@ class SocketServer:
         if socket is None:
             raise LocalProtocolError(f"unknown socket {sid!r}")
         return socket
+
+
+def _expect_ack(socket: _Socket, ack_id: int) -> None:
+    if socket.acks is None:
+        socket.acks = set()
+    socket.acks.add(ack_id)
 
 
 def _room_set(rooms: str | Iterable[str] | None) -> frozenset[str]:

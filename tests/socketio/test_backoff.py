@@ -161,5 +161,5 @@ def test_delays_stay_within_the_jitter_bounds(
         ms = delay_ms * factor**attempts
         low = min(ms * (1 - jitter), max_ms)
         high = min(ms * (1 + jitter), max_ms)
-        assert math.floor(low) - 1 <= got_ms <= high
+        assert math.floor(low) - 1 <= round(got_ms) <= high
     assert backoff.attempts == steps
