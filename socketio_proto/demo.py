@@ -62,6 +62,7 @@ def run_demo(eio: int) -> int:
             return 1
         print("    decoded back     : identical\n")
     _engine_session(revision)
+    _socketio_session(revision)
     print("Real servers and clients arrive with the IO adapters; `decode` inspects captures:")
     print("    python -m socketio_proto decode '42[\"hello\",1]'")
     return 0
@@ -97,6 +98,43 @@ def _engine_session(revision: EngineRevision) -> None:
         print(f"    client {type(event).__name__}: {_describe(event)}")
     print(f"    after 120 s of fake time, heartbeats had kept it alive: {alive}")
     print(f"    server sessions left after close: {len(pair.server.engine.sessions)}\n")
+
+
+def _socketio_session(revision: EngineRevision) -> None:
+    """The seed's /test namespace on the application API, with a SocketClient, in memory."""
+    from .app import Server
+    from .engineio.client import ClientConfig as EngineClientConfig
+    from .engineio.config import EngineConfig
+    from .socketio.config import ClientConfig
+    from .socketio.events import EngineStarted
+    from .testing.socket_pair import SocketPair
+
+    app = Server(engine_config=EngineConfig(path="/socket.io/", allow_eio3=True))
+
+    @app.event(namespace="/test")
+    def connect(sid: str, auth: Any) -> None:
+        app.socket(sid).emit("my response", {"data": "Connected"})
+
+    @app.on("my broadcast event", namespace="/test")
+    def broadcast(sid: str, message: Any) -> None:
+        app.emit("my response", {"data": message["data"]}, namespace="/test")
+
+    @app.on("join", namespace="/test")
+    def join(sid: str, message: Any) -> bool:
+        app.enter_room(sid, message["room"])
+        return True
+
+    config = ClientConfig(engine=EngineClientConfig(path="/socket.io/", revision=revision))
+    pair = SocketPair(app, config)
+    print("The seed's /test namespace on the application API, with a SocketClient (SocketPair):")
+    pair.connect("/test")
+    pair.sio.emit("join", {"room": "lobby"}, namespace="/test", ack=True)
+    pair.sio.emit("my broadcast event", {"data": "hello, everyone"}, namespace="/test")
+    pair.pump()
+    for event in pair.socket_events:
+        if not isinstance(event, EngineStarted):
+            print(f"    client {type(event).__name__}: {_describe(event)}")
+    print()
 
 
 def _describe(event: object) -> str:

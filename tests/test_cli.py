@@ -34,6 +34,11 @@ def test_demo_walks_a_session_and_verifies_every_packet(eio: str) -> None:
     assert "heartbeats had kept it alive: True" in result.stdout
     assert "reason=<CloseReason.FORCED_CLOSE" in result.stdout
     assert "server sessions left after close: 0" in result.stdout
+    # The application API with a SocketClient: connect handler, ack, broadcast.
+    assert "client ClientConnected: namespace='/test'" in result.stdout
+    assert "args=[{'data': 'Connected'}]" in result.stdout
+    assert "ack_id=0, args=[True]" in result.stdout
+    assert "args=[{'data': 'hello, everyone'}]" in result.stdout
     if eio == "4":
         assert 'b\'42/test,["my event",{"data":"hi"}]\'' in result.stdout
     else:
