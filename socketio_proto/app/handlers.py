@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LocalProtocolError
+from ..socketio.server import NamespaceMatcher, namespace_matches
 
 if TYPE_CHECKING:
     from .server import Server
@@ -36,7 +37,7 @@ __all__ = [
 
 Handler = Callable[..., Any]
 #: A namespace name, ``"*"`` (every namespace), a regex, or a predicate on names.
-NamespaceKey = str | re.Pattern[str] | Callable[[str], bool]
+NamespaceKey = NamespaceMatcher
 
 CATCH_ALL = "*"
 
@@ -139,7 +140,7 @@ class HandlerRegistry:
                 if method is not None:
                     return Resolved(method, prefix)
         tables = [self._handlers.get(namespace)]
-        tables.extend(table for key, table in self._dynamic if _matches(key, namespace))
+        tables.extend(table for key, table in self._dynamic if namespace_matches(key, namespace))
         for table in tables:
             if table is not None and event in table:
                 return Resolved(table[event])
@@ -189,11 +190,3 @@ def _check_name(namespace: str) -> None:
 def _is_lifecycle(event: str | int | float) -> bool:
     # Catch-all *event* handlers get application events only, as in python-socketio.
     return event in ("connect", "disconnect")
-
-
-def _matches(key: NamespaceKey, name: str) -> bool:
-    if isinstance(key, str):
-        return key == name
-    if isinstance(key, re.Pattern):
-        return key.fullmatch(name) is not None
-    return bool(key(name))

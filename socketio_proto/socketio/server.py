@@ -55,7 +55,14 @@ from .packet import Packet, PacketType, SocketIORevision, split_namespace_query
 from .parser import Decoder, Encoder, PacketDecoder, PacketEncoder
 from .recovery import RecoveryStore, StoredSession
 
-__all__ = ["TRANSITIONS", "SocketInput", "SocketServer", "SocketState"]
+__all__ = [
+    "TRANSITIONS",
+    "NamespaceMatcher",
+    "SocketInput",
+    "SocketServer",
+    "SocketState",
+    "namespace_matches",
+]
 
 
 class SocketState(Enum):
@@ -766,11 +773,7 @@ class SocketServer:
         rooms = self._forget_socket(socket)
         # A pid means the socket was connected, or is a recovered one not yet accepted:
         # either way the client can come back for it.
-        if (
-            self._recovery is not None
-            and reason in RECOVERABLE_REASONS
-            and socket.pid is not None
-        ):
+        if self._recovery is not None and reason in RECOVERABLE_REASONS and socket.pid is not None:
             self._recovery.save_session(
                 StoredSession(
                     socket.sid, socket.pid, socket.namespace.name, rooms, socket.data, now
@@ -929,7 +932,7 @@ class SocketServer:
         namespace = self._namespaces.get(name)
         if namespace is not None:
             return namespace
-        matched = self._accept_all or any(_matches(m, name) for m in self._matchers)
+        matched = self._accept_all or any(namespace_matches(m, name) for m in self._matchers)
         if matched and name.startswith("/") and "," not in name:
             return self._namespace(name)
         return None
@@ -961,7 +964,8 @@ def _room_set(rooms: str | Iterable[str] | None) -> frozenset[str]:
     return frozenset(rooms)
 
 
-def _matches(matcher: NamespaceMatcher, name: str) -> bool:
+def namespace_matches(matcher: NamespaceMatcher, name: str) -> bool:
+    """Whether namespace ``name`` matches a name, a regex (whole name) or a predicate."""
     if isinstance(matcher, str):
         return matcher == name
     if isinstance(matcher, re.Pattern):
