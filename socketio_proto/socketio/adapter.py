@@ -121,7 +121,8 @@ class Adapter(ABC):
         rooms = tuple(rooms)
         for sid in self.sockets(options):
             for room in rooms:
-                self.remove(sid, room)
+                if room != sid:  # a socket keeps its own room
+                    self.remove(sid, room)
 
     def disconnect_sockets(self, options: BroadcastOptions, close: bool) -> None:
         """Disconnect every selected socket (``close``: their Engine.IO sessions too)."""

@@ -481,11 +481,12 @@ class SocketServer:
         socket that leaves first gets :class:`AckTimedOut` too.
         """
         socket = self._require_socket(sid)
+        due = self._due(timeout, now)
         namespace = socket.namespace
         ack_id = next(namespace.ack_ids)
         packet = Packet(PacketType.EVENT, namespace.name, [event, *args], ack_id)
         frames = self._encode(packet)
-        pending = _PendingAck(sid, ack_id, self._due(timeout, now))
+        pending = _PendingAck(sid, ack_id, due)
         self._acks[sid, ack_id] = pending
         _expect_ack(socket, ack_id)
         self._arm(pending)
@@ -509,12 +510,13 @@ class SocketServer:
         completes at once with no responses.
         """
         ns = self._require_namespace(namespace)
+        due = self._due(timeout, now)
+        options = self._options(to, exclude, volatile=False, compress=True)
         ack_id = next(ns.ack_ids)
         packet = Packet(PacketType.EVENT, namespace, [event, *args], ack_id)
         self._encode(packet)
-        options = self._options(to, exclude, volatile=False, compress=True)
         targets = ns.adapter.broadcast_with_ack(packet, options)
-        collector = _BroadcastAck(namespace, ack_id, set(targets), self._due(timeout, now))
+        collector = _BroadcastAck(namespace, ack_id, set(targets), due)
         for sid in targets:
             self._acks[sid, ack_id] = collector
             _expect_ack(ns.sockets[sid], ack_id)
@@ -567,13 +569,22 @@ class SocketServer:
         socket.namespace.adapter.add_all(sid, (room,))
 
     def leave_room(self, sid: str, room: str) -> None:
-        """Socket ``sid`` leaves ``room`` (nothing happens if it was not in it)."""
+        """Socket ``sid`` leaves ``room`` (nothing happens if it was not in it).
+
+        A socket cannot leave the room named by its own id: that room is how
+        it is addressed, and how broadcasts to its namespace find it.
+        """
         socket = self._require_socket(sid)
+        if room == sid:
+            raise LocalProtocolError(f"socket {sid} cannot leave its own room")
         socket.namespace.adapter.remove(sid, room)
 
     def close_room(self, room: str, namespace: str = "/") -> None:
-        """Every socket of ``namespace`` leaves ``room``."""
-        self._require_namespace(namespace).adapter.close_room(room)
+        """Every socket of ``namespace`` leaves ``room`` (not a socket's own room)."""
+        ns = self._require_namespace(namespace)
+        if room in ns.sockets:
+            raise LocalProtocolError(f"{room!r} is a socket's own room; it cannot be closed")
+        ns.adapter.close_room(room)
 
     def rooms(self, sid: str) -> frozenset[str]:
         """The rooms of socket ``sid`` (its own id included)."""
@@ -961,7 +972,16 @@ def _room_set(rooms: str | Iterable[str] | None) -> frozenset[str]:
         return frozenset()
     if isinstance(rooms, str):
         return frozenset((rooms,))
-    return frozenset(rooms)
+    try:
+        result = frozenset(rooms)
+    except TypeError:
+        raise LocalProtocolError(
+            f"expected a room name or an iterable of them, got {rooms!r}"
+        ) from None
+    for room in result:
+        if not isinstance(room, str):
+            raise LocalProtocolError(f"room names and socket ids are str, got {room!r}")
+    return result
 
 
 def namespace_matches(matcher: NamespaceMatcher, name: str) -> bool:
