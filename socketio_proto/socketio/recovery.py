@@ -103,6 +103,8 @@ class RecoveryStore:
         position = self._positions.get(offset)
         if session is None or position is None or session.namespace != namespace:
             return None
+        if session.disconnected_at <= now - self.config.max_disconnection_duration:
+            return None  # expire() trusts save order; a session's own age decides here
         del self._sessions[pid]
         missed = [
             stored.packet
