@@ -505,6 +505,429 @@ def json_codecs() -> Seeds:
     return seeds
 
 
+# -- socket.io server ---------------------------------------------------------------
+# mode bit 0: EIO 3; bit 1: slot 1 on the other revision; bit 2: recovery; bit 3: msgpack;
+# bits 4-5: sessions opened at the start - 1; bit 6: tight limits; bit 7: auto-pong.
+# The body is steps separated by 0xff: a control byte (bits 0-1 slot, bits 2-4 action,
+# bits 5-7 argument), then the step's payload (see fuzz_socketio_server.py).
+
+SRV_EIO3 = 1
+SRV_MIXED = 2
+SRV_RECOVERY = 4
+SRV_MSGPACK = 8
+SRV_TWO = 1 << 4
+SRV_THREE = 2 << 4
+SRV_TIGHT = 64
+SRV_PONG = 128
+
+
+def srv_step(action: int, payload: str | bytes = b"", *, slot: int = 0, arg: int = 0) -> bytes:
+    raw = payload.encode("utf-8") if isinstance(payload, str) else payload
+    assert b"\xff" not in raw, raw
+    return bytes([slot | action << 2 | arg << 5]) + raw
+
+
+def srv_sio(text: str, slot: int = 0) -> bytes:
+    """A Socket.IO text packet (the target sends ``"4" + text``)."""
+    return srv_step(0, text, slot=slot)
+
+
+def srv_binary(data: bytes, slot: int = 0) -> bytes:
+    return srv_step(1, data, slot=slot)
+
+
+def srv_frame(text: str | bytes, slot: int = 0) -> bytes:
+    """A raw Engine.IO frame: text, or (bytes) a binary frame."""
+    return srv_step(2, text, slot=slot, arg=int(isinstance(text, bytes)))
+
+
+def srv_close(slot: int = 0, *, error: bool = False) -> bytes:
+    return srv_step(3, slot=slot, arg=int(error))
+
+
+def srv_tick(index: int) -> bytes:
+    """The clock moves by TICKS[index]: 0.05, 0.25, 0.5, 1.0, 1.6, 2.5, 5.5, 12.0 s."""
+    return srv_step(4, arg=index)
+
+
+def srv_reopen(slot: int = 0, variant: int = 0, record: int = 0) -> bytes:
+    return srv_step(5, bytes([record]), slot=slot, arg=variant)
+
+
+def srv_app(op: int, slot: int = 0, socket: int = 0) -> bytes:
+    return srv_step(6, bytes([socket]), slot=slot, arg=op)
+
+
+def srv_server(op: int) -> bytes:
+    return srv_step(7, arg=op)
+
+
+def srv_msgpack(obj: object, slot: int = 0) -> bytes:
+    return srv_binary(msgpack.packb(obj, use_bin_type=True), slot)
+
+
+def srv(mode: int, *steps: bytes) -> bytes:
+    return bytes([mode]) + b"\xff".join(steps)
+
+
+SIO_BINARY_2 = f'52-["message",{PH0},{PH1}]'
+SIO_BINARY_ACK_2 = f'52-456["message-with-ack",{PH0},{PH1}]'
+
+SERVER_SEEDS: list[tuple[str, bytes]] = [
+    # The Socket.IO v5 suite's frames (protocol.md 3.3), each as the test sends it.
+    ("suite-connect", srv(0, srv_sio("0"))),
+    ("suite-connect-auth", srv(0, srv_sio('0{"token":"123"}'))),
+    ("suite-connect-custom", srv(SRV_TWO, srv_sio("0/custom,"), srv_sio('0/custom,{"a":1}', 1))),
+    (
+        "suite-event",
+        srv(
+            0, srv_sio("0"), srv_sio('2["message",1]'), srv_sio('2["message","\u20ac",{"a":[1,2]}]')
+        ),
+    ),
+    (
+        "suite-event-ack",
+        srv(0, srv_sio("0"), srv_sio('2456["message-with-ack",1,"2",{"3":[false]}]')),
+    ),
+    (
+        "suite-binary-event",
+        srv(
+            0, srv_sio("0"), srv_sio(SIO_BINARY_2), srv_binary(b"\x01\x02\x03"), srv_binary(b"\x04")
+        ),
+    ),
+    (
+        "suite-binary-ack",
+        srv(0, srv_sio("0"), srv_sio(SIO_BINARY_ACK_2), srv_binary(b"\x01"), srv_binary(b"")),
+    ),
+    (
+        "suite-raw-frames",
+        srv(
+            0,
+            srv_frame("40"),
+            srv_frame('42["message",1]'),
+            srv_frame('42456["message-with-ack",1]'),
+            srv_frame(f'451-["message",{PH0}]'),
+            srv_binary(b"\x01\x02"),
+            srv_frame("41"),
+            srv_frame("40/custom,"),
+        ),
+    ),
+    ("suite-disconnect", srv(0, srv_sio("0"), srv_sio("1"), srv_sio('2["message",1]'))),
+    ("suite-connect-error-from-client", srv(0, srv_sio("0"), srv_sio("4{}"))),
+    ("suite-connect-twice", srv(0, srv_sio("0"), srv_sio("0"))),
+    ("suite-event-before-connect", srv(0, srv_sio('2["message",1]'))),
+    ("suite-ack-before-connect", srv(0, srv_sio("3[]"))),
+    (
+        "suite-invalid-packets",
+        srv(SRV_THREE, srv_sio("999"), srv_sio('2["x"', 1), srv_sio("5", 2), srv_sio("0", 0)),
+    ),
+    ("suite-binary-without-header", srv(0, srv_sio("0"), srv_binary(b"\x01"))),
+    (
+        "suite-binary-no-socket",
+        srv(0, srv_sio(f'51-/custom,["message",{PH0}]'), srv_binary(b"\x01")),
+    ),
+    (
+        "suite-binary-interrupted",
+        srv(0, srv_sio("0"), srv_sio(SIO_BINARY_2), srv_binary(b"\x01"), srv_sio('2["message"]')),
+    ),
+    (
+        "cve-2022-2421-splice",
+        srv(
+            0,
+            srv_sio("0"),
+            srv_sio('51-["message",{"_placeholder":true,"num":"splice"}]'),
+            srv_binary(b"\x01"),
+        ),
+    ),
+    ("cve-2023-32695", srv(0, srv_sio("0"), srv_sio('2[{"toString":"message"}]'))),
+    ("cve-2024-38355", srv(0, srv_sio("0"), srv_sio('2["error","x"]'), srv_sio('2["message"]'))),
+    ("unsafe-integer-echo", srv(0, srv_sio("0"), srv_sio('2["message",12345678901234567890]'))),
+    # Namespaces: unknown, dynamic, refused, deferred.
+    (
+        "namespaces",
+        srv(
+            0,
+            srv_sio("0/random,"),
+            srv_sio("0/dyn-a,"),
+            srv_sio("0/custom,"),
+            srv_sio('2/dyn-a,["message",1]'),
+            srv_sio("1/dyn-a,"),
+            srv_sio("0/dyn-a,"),
+        ),
+    ),
+    (
+        "refused",
+        srv(0, srv_sio('0{"token":"bad"}'), srv_sio('0/custom,{"refuse":1}'), srv_sio("0")),
+    ),
+    (
+        "deferred-accept",
+        srv(
+            0,
+            srv_sio('0{"wait":1}'),
+            srv_app(4),
+            srv_app(5),
+            srv_app(0),
+            srv_sio('30["answer"]'),
+            srv_sio("31[]"),
+        ),
+    ),
+    # refuse() once left the acks pending on the socket armed (fixed in the server).
+    (
+        "deferred-refuse-pending-ack",
+        srv(0, srv_sio('0{"wait":1}'), srv_app(4), srv_app(1), srv_tick(3)),
+    ),
+    (
+        "deferred-disconnect",
+        srv(0, srv_sio('0{"wait":1}'), srv_sio('0/custom,{"wait":1}'), srv_app(2), srv_app(3)),
+    ),
+    (
+        "deferred-connect-timeout",
+        srv(0, srv_sio('0{"wait":1}'), srv_sio('2["message"]'), srv_tick(5)),
+    ),
+    # Acknowledgements: single, broadcast, timeouts, late and duplicate answers.
+    (
+        "ask",
+        srv(
+            0, srv_sio("0"), srv_sio('2["ask",1]'), srv_sio('30["answer"]'), srv_sio('30["again"]')
+        ),
+    ),
+    ("ask-timeout", srv(0, srv_sio("0"), srv_sio('2["ask"]'), srv_tick(4), srv_sio("30[1]"))),
+    (
+        "ask-all",
+        srv(
+            SRV_THREE,
+            srv_sio("0"),
+            srv_sio("0", 1),
+            srv_sio("0", 2),
+            srv_sio('2["ask-all"]'),
+            srv_sio("30[1]"),
+            srv_sio("30[2]", 1),
+            srv_close(2),
+            srv_tick(4),
+        ),
+    ),
+    (
+        "broadcast-ack-no-timeout",
+        srv(
+            SRV_TWO,
+            srv_sio('0/custom,{"room":"r0"}'),
+            srv_sio('0/custom,{"room":"r0"}', 1),
+            srv_server(3),
+            srv_sio("3/custom,0[1]"),
+            srv_sio("1/custom,", 1),
+            srv_server(3),
+        ),
+    ),
+    # Rooms and broadcasts.
+    (
+        "rooms",
+        srv(
+            SRV_THREE,
+            srv_sio("0"),
+            srv_sio("0", 1),
+            srv_sio('2["join","r0"]', 1),
+            srv_sio('2["broadcast","r0","hi"]'),
+            srv_app(6, 2),
+            srv_server(1),
+            srv_server(6),
+            srv_sio('2["leave","r0"]', 1),
+            srv_server(4),
+            srv_server(0),
+        ),
+    ),
+    (
+        "bye-kill",
+        srv(
+            0, srv_sio("0"), srv_sio("0/custom,"), srv_sio('2["bye"]'), srv_sio('2/custom,["kill"]')
+        ),
+    ),
+    ("volatile", srv(0, srv_sio("0"), srv_sio('2["volatile",1]'), srv_server(5))),
+    ("server-close", srv(SRV_TWO, srv_sio("0"), srv_server(7), srv_sio("0"), srv_reopen(1))),
+    # Time: connect timeout, ping timeout, auto-pong.
+    ("connect-timeout", srv(0, srv_tick(6))),
+    ("ping-timeout", srv(0, srv_sio("0"), srv_tick(5), srv_tick(5))),
+    (
+        "auto-pong",
+        srv(
+            SRV_PONG, srv_sio("0"), srv_tick(5), srv_tick(5), srv_tick(5), srv_sio('2["message",1]')
+        ),
+    ),
+    # Engine.IO frames and transport failures.
+    (
+        "engine-frames",
+        srv(
+            SRV_THREE,
+            srv_frame("6"),
+            srv_frame("5"),
+            srv_frame("3"),
+            srv_frame("2", 1),
+            srv_frame("1", 2),
+        ),
+    ),
+    ("engine-base64", srv(0, srv_sio("0"), srv_sio(f'51-["message",{PH0}]'), srv_frame("bAQI="))),
+    ("transport-error", srv(0, srv_sio("0"), srv_close(error=True))),
+    # Connection state recovery.
+    (
+        "recovery",
+        srv(
+            SRV_RECOVERY,
+            srv_sio("0"),
+            srv_sio('0/custom,{"room":"r0"}'),
+            srv_server(0),
+            srv_server(1),
+            srv_close(),
+            srv_server(0),
+            srv_server(6),
+            srv_reopen(0, 1, 0),
+            srv_reopen(1, 1, 1),
+            srv_sio('2["message",1]'),
+        ),
+    ),
+    (
+        "recovery-variants",
+        srv(
+            SRV_RECOVERY | SRV_THREE,
+            srv_sio("0"),
+            srv_sio("0", 1),
+            srv_sio("0", 2),
+            srv_server(0),
+            srv_close(),
+            srv_close(1),
+            srv_close(2),
+            srv_reopen(0, 2, 0),
+            srv_reopen(1, 3, 1),
+            srv_reopen(2, 4, 2),
+            srv_reopen(0, 5, 0),
+            srv_reopen(1, 6, 1),
+            srv_app(0, 1),
+            srv_reopen(2, 7, 2),
+        ),
+    ),
+    (
+        "recovery-twice",
+        srv(
+            SRV_RECOVERY,
+            srv_sio("0"),
+            srv_server(0),
+            srv_reopen(0, 1),
+            srv_reopen(0, 1),
+            srv_reopen(0, 1),
+        ),
+    ),
+    (
+        "recovery-expired",
+        srv(SRV_RECOVERY, srv_sio("0"), srv_server(0), srv_close(), srv_tick(7), srv_reopen(0, 1)),
+    ),
+    (
+        "recovery-ping-timeout",
+        srv(
+            SRV_RECOVERY,
+            srv_sio("0"),
+            srv_sio('2["ask"]'),
+            srv_tick(5),
+            srv_tick(5),
+            srv_reopen(0, 1),
+        ),
+    ),
+    (
+        "recovery-deferred-close",
+        srv(
+            SRV_RECOVERY,
+            srv_sio("0"),
+            srv_server(0),
+            srv_reopen(0, 6),
+            srv_close(),
+            srv_reopen(0, 1),
+        ),
+    ),
+    # Engine.IO 3 / Socket.IO revision 4.
+    (
+        "v4",
+        srv(
+            SRV_EIO3,
+            srv_sio('2["message",1]'),
+            srv_sio("0/custom?token=1,"),
+            srv_sio('2/custom,1["message-with-ack",1]'),
+            srv_frame("2"),
+            srv_sio(f'51-["message",{PH0}]'),
+            srv_binary(b"\x01"),
+            srv_sio("1/custom,"),
+            srv_sio("0/custom,{}"),
+        ),
+    ),
+    (
+        "v4-refused",
+        srv(
+            SRV_EIO3, srv_sio("0/custom?refuse=1,"), srv_sio("0/nope,"), srv_sio("0/dyn-x?wait=1,")
+        ),
+    ),
+    (
+        "v4-invalid-state",
+        srv(
+            SRV_EIO3,
+            srv_sio('2/custom,["message"]'),
+            srv_sio("3/custom,1[]"),
+            srv_sio("1"),
+            srv_sio('2["message"]'),
+        ),
+    ),
+    ("v4-recovery", srv(SRV_EIO3 | SRV_RECOVERY, srv_server(0), srv_close(), srv_reopen(0, 1))),
+    (
+        "mixed",
+        srv(
+            SRV_MIXED | SRV_TWO | SRV_RECOVERY,
+            srv_sio("0"),
+            srv_sio("0/custom,", 1),
+            srv_server(0),
+            srv_server(2),
+            srv_sio("30[1]"),
+            srv_sio('2/custom,["join"]', 1),
+            srv_server(1),
+        ),
+    ),
+    # The msgpack parser.
+    (
+        "msgpack",
+        srv(
+            SRV_MSGPACK,
+            srv_msgpack({"type": 0, "nsp": "/"}),
+            srv_msgpack({"type": 2, "nsp": "/", "data": ["message", b"\x01\x02"]}),
+            srv_msgpack({"type": 2, "nsp": "/", "data": ["message-with-ack", 1], "id": 7}),
+            srv_sio('2["ask"]'),
+            srv_msgpack({"type": 3, "nsp": "/", "data": [1], "id": 0}),
+        ),
+    ),
+    ("msgpack-text", srv(SRV_MSGPACK, srv_frame("40"))),
+    (
+        "msgpack-v4",
+        srv(SRV_MSGPACK | SRV_EIO3, srv_msgpack({"type": 2, "nsp": "/", "data": ["message"]})),
+    ),
+    # Found by this target (open): at now=5.1 a packet stored at 0.1 with
+    # max_disconnection_duration=5 is not expired (5.1 - 5 < 0.1 in floats) while
+    # next_deadline() says 0.1 + 5 == 5.1, so handle_timeout(next_deadline()) leaves the
+    # deadline where it was.
+    (
+        "bug-recovery-expiry-rounding",
+        srv(SRV_RECOVERY, srv_tick(0), srv_tick(0), srv_server(0), srv_tick(5), srv_tick(5)),
+    ),
+    # Tight limits.
+    (
+        "tight-limits",
+        srv(
+            SRV_TIGHT,
+            srv_sio("0"),
+            srv_sio('2["message",[[[[1]]]]]'),
+        ),
+    ),
+    ("tight-ack-id", srv(SRV_TIGHT, srv_sio("0"), srv_sio('2123["message-with-ack"]'))),
+    ("tight-attachments", srv(SRV_TIGHT, srv_sio("0"), srv_sio(SIO_BINARY_2))),
+    ("tight-payload", srv(SRV_TIGHT, srv_sio("0"), srv_sio('2["message","' + "x" * 150 + '"]'))),
+]
+
+
+def socketio_server() -> Seeds:
+    return list(SERVER_SEEDS)
+
+
 # -- known issues (reproducers of deviations the targets tolerate; see README.md) ----
 
 KNOWN_ISSUES: dict[str, Seeds] = {}
@@ -515,6 +938,7 @@ TARGETS = {
     "fuzz_socketio_parser": socketio_parser,
     "fuzz_msgpack_parser": msgpack_parser,
     "fuzz_json_codecs": json_codecs,
+    "fuzz_socketio_server": socketio_server,
 }
 
 _GENERATED = re.compile(r"^seed-")

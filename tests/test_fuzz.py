@@ -63,6 +63,7 @@ def test_every_target_has_seeds() -> None:
         "fuzz_json_codecs",
         "fuzz_msgpack_parser",
         "fuzz_socketio_parser",
+        "fuzz_socketio_server",
         "fuzz_wire_server",
     }
     assert decoders <= set(TARGETS)

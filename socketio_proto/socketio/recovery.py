@@ -103,7 +103,7 @@ class RecoveryStore:
         position = self._positions.get(offset)
         if session is None or position is None or session.namespace != namespace:
             return None
-        if session.disconnected_at <= now - self.config.max_disconnection_duration:
+        if session.disconnected_at + self.config.max_disconnection_duration <= now:
             return None  # expire() trusts save order; a session's own age decides here
         del self._sessions[pid]
         missed = [
@@ -124,13 +124,15 @@ class RecoveryStore:
 
     def expire(self, now: float) -> None:
         """Forget everything older than ``max_disconnection_duration`` at ``now``."""
-        horizon = now - self.config.max_disconnection_duration
-        while self._packets and self._packets[0].emitted_at <= horizon:
+        # The same sum as next_deadline(): "now - duration" rounds differently, and a
+        # deadline that does not expire anything would be handed back forever.
+        duration = self.config.max_disconnection_duration
+        while self._packets and self._packets[0].emitted_at + duration <= now:
             self._drop_oldest_packet()
         sessions = self._sessions
         while sessions:
             pid, session = next(iter(sessions.items()))
-            if session.disconnected_at > horizon:
+            if session.disconnected_at + duration > now:
                 break
             del sessions[pid]
 
