@@ -60,7 +60,8 @@ class ServerConfig:
     #: Connection state recovery; None disables it (the CONNECT reply then has only ``sid``).
     recovery: RecoveryConfig | None = None
     limits: Limits = DEFAULT_LIMITS
-    #: Makes socket ids, pids and recovery offsets; replace it for deterministic tests.
+    #: Makes socket ids, pids and recovery offsets (each call a new, unique id);
+    #: replace it for deterministic tests.
     id_generator: Callable[[], str] = random_id
 
     def __post_init__(self) -> None:

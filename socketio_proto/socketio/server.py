@@ -386,7 +386,7 @@ class SocketServer:
 
     # -- answering CONNECT ------------------------------------------------------------------
 
-    def accept(self, sid: str, *, now: float | None = None) -> bool:
+    def accept(self, sid: str) -> bool:
         """Let socket ``sid`` in: send the CONNECT reply, then what was emitted to it meanwhile.
 
         Returns False if the socket is gone (its connection closed meanwhile).
