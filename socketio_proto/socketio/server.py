@@ -558,8 +558,9 @@ class SocketServer:
             # Not connected yet: the client is waiting for an answer to its CONNECT.
             self._send_connect_error(conn, socket.namespace.name, "Connection refused", None)
         else:
-            self._send_frames_now(
-                conn, self._encode_for(conn, Packet(PacketType.DISCONNECT, socket.namespace.name))
+            self.engine.send_many(
+                conn.eio_sid,
+                self._encode_for(conn, Packet(PacketType.DISCONNECT, socket.namespace.name)),
             )
         self._remove_socket(socket, _I.SERVER_DISCONNECT, DisconnectReason.SERVER_DISCONNECT, now)
 
@@ -851,9 +852,6 @@ class SocketServer:
             return
         self.engine.send_many(eio_sid, frames, compress=compress)
 
-    def _send_frames_now(self, conn: _Connection, frames: list[str | bytes]) -> None:
-        self.engine.send_many(conn.eio_sid, frames)
-
     def _send_connect_error(
         self,
         conn: _Connection,
@@ -870,7 +868,7 @@ class SocketServer:
         else:
             payload = data if data is not None else message
         packet = Packet(PacketType.CONNECT_ERROR, name, payload)
-        self._send_frames_now(conn, self._encode_for(conn, packet))
+        self.engine.send_many(conn.eio_sid, self._encode_for(conn, packet))
 
     def _encode(self, packet: Packet) -> list[str | bytes]:
         # A broadcast is validated, then delivered: remember the last encoding so

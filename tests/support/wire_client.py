@@ -43,6 +43,7 @@ from socketio_proto.engineio.server import EngineServer
 from socketio_proto.wire.server import Fallback, WireServer
 
 __all__ = [
+    "HANDSHAKE_KEYS",
     "HOST",
     "SUITE_CONFIG",
     "SUITE_CONFIG_V3",
@@ -52,6 +53,7 @@ __all__ = [
     "Response",
     "WireHarness",
     "WsClient",
+    "check_suite_open_packet",
     "mask_frame",
 ]
 
@@ -442,6 +444,21 @@ def mask_frame(
         header = bytes((first, 0x80 | 127)) + length.to_bytes(8, "big")
     masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
     return header + key + masked
+
+
+#: The keys of a v4 open packet.
+HANDSHAKE_KEYS = frozenset({"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"})
+
+
+def check_suite_open_packet(text: str, *, upgrades: list[str]) -> dict[str, Any]:
+    """The official suites' checks of an open packet under their reference configuration."""
+    assert text.startswith("0"), text
+    value: dict[str, Any] = json.loads(text[1:])
+    assert set(value) == HANDSHAKE_KEYS
+    assert isinstance(value["sid"], str)
+    assert value["upgrades"] == upgrades
+    assert (value["pingInterval"], value["pingTimeout"], value["maxPayload"]) == (300, 200, 1e6)
+    return value
 
 
 class FakeClock:
