@@ -611,7 +611,7 @@ class Run:
         return self.sio.state(sid) is not SocketState.NONE
 
     def accept(self, sid: str) -> None:
-        check(self.call("accept", self.sio.accept, sid, now=self.now) is True, "accept failed")
+        check(self.call("accept", self.sio.accept, sid) is True, "accept failed")
         self.live[sid].state = _CONNECTED
         # Session data survives a recovery: a recovered socket finds it (see react()).
         self.call("session", self.sio.session, sid).setdefault("first", sid)
