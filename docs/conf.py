@@ -66,6 +66,9 @@ nitpick_ignore_regex = [
     # Builtins (str, bytes, int...) and typing constructs.
     ("py:class", r"(builtins\.)?(str|bytes|int|float|bool|object|list|dict|tuple|None)"),
     ("py:class", r"(typing|enum|collections\.abc|abc|re)\..*"),
+    # The standard library and trio, for the IO adapters.
+    ("py:class", r"(contextlib|asyncio|concurrent\.futures|ssl|socket|threading|types|pathlib)\..*"),
+    ("py:class", r"trio\..*"),
     ("py:obj", r"typing\..*"),
 ]
 

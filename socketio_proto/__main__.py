@@ -1,10 +1,11 @@
-"""Command line: ``python -m socketio_proto {demo,decode,bench}``."""
+"""Command line: ``python -m socketio_proto {demo,tour,decode,bench}``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,8 +15,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="walk through a Socket.IO session, layer by layer")
-    demo.add_argument("--eio", type=int, choices=(3, 4), default=4, help="Engine.IO revision")
+    demo = commands.add_parser("demo", help="serve the demo page and Socket.IO application")
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    demo.add_argument("--port", type=int, default=5000, help="port to listen on (0: any free)")
+    demo.add_argument(
+        "--io", choices=("asyncio", "trio", "threads"), default="asyncio", help="IO adapter"
+    )
+    demo.add_argument(
+        "--client-js",
+        type=Path,
+        metavar="PATH",
+        help="serve this socket.io client bundle to the page instead of loading it from the CDN",
+    )
+
+    tour = commands.add_parser("tour", help="walk through a Socket.IO session, layer by layer")
+    tour.add_argument("--eio", type=int, choices=(3, 4), default=4, help="Engine.IO revision")
 
     decode = commands.add_parser("decode", help="decode captured Engine.IO/Socket.IO text")
     decode.add_argument("payload", help="a polling body or WebSocket message, as text")
@@ -28,16 +42,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import run_demo
+        return _demo(parser, args)
+    if args.command == "tour":
+        from .tour import run_tour
 
-        return run_demo(args.eio)
+        return run_tour(args.eio)
     if args.command == "decode":
-        from .demo import run_decode
+        from .tour import run_decode
 
         return run_decode(args.payload, args.eio)
     from .benchmarks.codec import main as run_codec_benchmark
 
     return run_codec_benchmark(quick=args.quick, output=args.output)
+
+
+def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .demo import serve
+
+    if args.client_js is not None and not args.client_js.is_file():
+        parser.error(f"--client-js: no such file: {args.client_js}")
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be between 0 and 65535, got {args.port}")
+    try:
+        serve(args.io, args.host, args.port, args.client_js)
+    except KeyboardInterrupt:
+        print("stopped")
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        print(f"error: {exc} (install the extra: pip install 'socketio_proto[{args.io}]')")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

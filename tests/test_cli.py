@@ -24,7 +24,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("eio", ["3", "4"])
 def test_demo_walks_a_session_and_verifies_every_packet(eio: str) -> None:
-    result = cli("demo", "--eio", eio)
+    result = cli("tour", "--eio", eio)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("decoded back     : identical") == 8
     assert "MISMATCH" not in result.stdout

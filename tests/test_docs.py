@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 TIMEOUT = 180
 # Command-line helpers, not a library API.
-UNDOCUMENTED = ("socketio_proto.demo", "socketio_proto.benchmarks")
+UNDOCUMENTED = ("socketio_proto.tour", "socketio_proto.benchmarks")
 
 
 def _public_modules() -> set[str]:

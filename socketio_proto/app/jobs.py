@@ -13,13 +13,13 @@ a time per connection, or concurrently -- is the adapter's choice, keyed by
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LocalProtocolError
 
-__all__ = ["Call", "Job", "run_async", "run_sync"]
+__all__ = ["Call", "Job", "ack_arguments", "advance", "run_async", "run_sync", "single"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,44 +45,69 @@ class Job:
     steps: Steps
 
 
+def single(call: Call) -> Steps:
+    """The steps of a job that makes one call and ignores its result."""
+    yield call
+
+
+def ack_arguments(result: Any) -> tuple[Any, ...]:
+    """A handler's return value as ack arguments.
+
+    python-socketio's rule: None -> no arguments, a tuple -> several, anything else -> one.
+    """
+    if result is None:
+        return ()
+    if isinstance(result, tuple):
+        return result
+    return (result,)
+
+
+def advance(
+    job: Job, result: Any = None, error: BaseException | None = None
+) -> Awaitable[Any] | None:
+    """Run ``job`` until a handler returns an awaitable (returned) or the job ends (None).
+
+    Start a job with ``advance(job)``; after awaiting what it returned, go on
+    with ``advance(job, result)`` or ``advance(job, error=exc)``.  Plain
+    handlers run inline, so a job of synchronous handlers never needs a task.
+    An exception no step handles propagates to the caller.
+    """
+    steps = job.steps
+    try:
+        call = steps.throw(error) if error is not None else steps.send(result)
+        while True:
+            try:
+                value = call.function(*call.args)
+            except Exception as exc:
+                call = steps.throw(exc)
+                continue
+            if inspect.isawaitable(value):
+                return value
+            call = steps.send(value)
+    except StopIteration:
+        return None
+
+
 def run_sync(job: Job) -> None:
     """Run ``job`` to completion in the calling thread.
 
     A handler that returns an awaitable is an error here: it needs an async adapter.
     """
-    steps = job.steps
-    try:
-        call = next(steps)
-        while True:
-            try:
-                result = call.function(*call.args)
-                if inspect.isawaitable(result):
-                    if inspect.iscoroutine(result):
-                        result.close()  # never awaited: close it quietly
-                    raise LocalProtocolError(
-                        f"{call.function!r} is async; run {job.description} with an async adapter"
-                    )
-            except Exception as exc:
-                call = steps.throw(exc)
-            else:
-                call = steps.send(result)
-    except StopIteration:
-        return
+    pending = advance(job)
+    while pending is not None:
+        if inspect.iscoroutine(pending):
+            pending.close()  # never awaited: close it quietly
+        error = LocalProtocolError(f"a handler of {job.description} is async; use an async adapter")
+        pending = advance(job, error=error)
 
 
 async def run_async(job: Job) -> None:
     """Run ``job`` to completion, awaiting the handlers that return awaitables."""
-    steps = job.steps
-    try:
-        call = next(steps)
-        while True:
-            try:
-                result = call.function(*call.args)
-                if inspect.isawaitable(result):
-                    result = await result
-            except Exception as exc:
-                call = steps.throw(exc)
-            else:
-                call = steps.send(result)
-    except StopIteration:
-        return
+    pending = advance(job)
+    while pending is not None:
+        try:
+            result = await pending
+        except Exception as exc:
+            pending = advance(job, error=exc)
+        else:
+            pending = advance(job, result)

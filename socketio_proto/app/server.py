@@ -28,8 +28,11 @@ adapters offer the thread-safe way in.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, overload
+from contextlib import AbstractContextManager
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 from ..engineio.config import EngineConfig
 from ..engineio.events import ServerEvent as EngineEvent
@@ -55,11 +58,25 @@ from .handlers import (
     NamespaceKey,
     accepts_positional,
 )
-from .jobs import Call, Job, Steps
+from .jobs import Call, Job, Steps, ack_arguments, single
 
 __all__ = ["AckTimeout", "PendingCall", "Server", "Socket"]
 
 Rooms = str | Iterable[str] | None
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(method: Callable[Concatenate[Server, P], R]) -> Callable[Concatenate[Server, P], R]:
+    """Run a public call inside the adapter's guard (see :meth:`Server.set_guard`)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Server, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._guard():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class AckTimeout(TimeoutError):
@@ -175,7 +192,7 @@ class Socket:
     @property
     def session(self) -> dict[str, Any]:
         """The socket's own data (kept across a connection state recovery)."""
-        return self.server.sio.session(self.sid)
+        return self.server.get_session(self.sid)
 
     @property
     def auth(self) -> Any:
@@ -218,6 +235,18 @@ class Server:
         self._broadcast_callbacks: dict[tuple[str, int], Handler] = {}
         # socket id -> Engine.IO sid, so work about a socket that left keeps its connection's order
         self._connection_of: dict[str, str] = {}
+        self._guard: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
+
+    def set_guard(self, guard: Callable[[], AbstractContextManager[object]]) -> None:
+        """Have every public call below run inside ``guard()`` (adapters only).
+
+        An IO adapter uses it to make the calls handlers and other code make
+        safe where they run: take its lock, check the thread, refresh the time
+        (:meth:`update_time`) and flush what the call queued to the sockets.
+        The driving calls (``handle_engine_event``, ``process``...) are not
+        guarded: the adapter makes them itself.
+        """
+        self._guard = guard
 
     # -- registration ------------------------------------------------------------------------
 
@@ -292,6 +321,7 @@ class Server:
 
     # -- sending ------------------------------------------------------------------------------
 
+    @_guarded
     def emit(
         self,
         event: str | int | float,
@@ -350,6 +380,7 @@ class Server:
         """``emit("message", data, ...)``."""
         self.emit("message", data, **options)
 
+    @_guarded
     def call(
         self,
         event: str | int | float,
@@ -373,25 +404,31 @@ class Server:
         """The handle of socket ``sid`` (emit as it, its rooms, session, auth...)."""
         return Socket(self, sid)
 
+    @_guarded
     def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         self._check_namespace(sid, namespace)
         self.sio.enter_room(sid, room)
 
+    @_guarded
     def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         self._check_namespace(sid, namespace)
         self.sio.leave_room(sid, room)
 
+    @_guarded
     def close_room(self, room: str, namespace: str = "/") -> None:
         self.sio.close_room(room, namespace)
 
+    @_guarded
     def rooms(self, sid: str, namespace: str | None = None) -> frozenset[str]:
         self._check_namespace(sid, namespace)
         return self.sio.rooms(sid)
 
+    @_guarded
     def get_session(self, sid: str) -> dict[str, Any]:
         """Socket ``sid``'s session dict (live: changes are kept)."""
         return self.sio.session(sid)
 
+    @_guarded
     def save_session(self, sid: str, session: dict[str, Any]) -> None:
         """Replace socket ``sid``'s session data."""
         data = self.sio.session(sid)
@@ -399,6 +436,7 @@ class Server:
             data.clear()
             data.update(session)
 
+    @_guarded
     def disconnect(self, sid: str, namespace: str | None = None, *, close: bool = False) -> None:
         """Disconnect socket ``sid`` (``close``: its whole Engine.IO connection)."""
         self._check_namespace(sid, namespace)
@@ -444,7 +482,7 @@ class Server:
         callback = self._broadcast_callbacks.pop((event.namespace, event.ack_id), None)
         if callback is None:
             return None
-        return Job("", f"broadcast ack {event.ack_id}", _single(Call(callback, (event,))))
+        return Job("", f"broadcast ack {event.ack_id}", single(Call(callback, (event,))))
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -487,7 +525,7 @@ class Server:
     def _answer(self, call: Call, event: EventReceived) -> Steps:
         result = yield call
         if event.ack_id is not None and self.sio.state(event.sid) is SocketState.CONNECTED:
-            self.sio.ack(event.sid, event.ack_id, *_ack_arguments(result))
+            self.sio.ack(event.sid, event.ack_id, *ack_arguments(result))
 
     def _disconnect_job(self, event: Disconnected) -> Job | None:
         connection = self._connection_of.pop(event.sid, "")
@@ -498,7 +536,7 @@ class Server:
         if not accepts_positional(resolved.handler, len(args)):
             args = args[:-1]
         call = Call(resolved.handler, args)
-        return Job(connection, f"disconnect from {event.namespace}", _single(call))
+        return Job(connection, f"disconnect from {event.namespace}", single(call))
 
     def _ack_job(self, event: AckReceived | AckTimedOut) -> Job | None:
         waiter = self._callbacks.pop((event.sid, event.ack_id), None)
@@ -511,7 +549,7 @@ class Server:
         if waiter is None or isinstance(event, AckTimedOut):
             return None
         call = Call(waiter, tuple(event.args))
-        return Job(self._connection_of.get(event.sid, ""), f"ack {event.ack_id}", _single(call))
+        return Job(self._connection_of.get(event.sid, ""), f"ack {event.ack_id}", single(call))
 
     def _is_socket(self, sid: str, namespace: str) -> bool:
         return (
@@ -521,16 +559,3 @@ class Server:
     def _check_namespace(self, sid: str, namespace: str | None) -> None:
         if namespace is not None and self.sio.namespace_of(sid) != namespace:
             raise LocalProtocolError(f"socket {sid} is not in namespace {namespace!r}")
-
-
-def _single(call: Call) -> Steps:
-    yield call
-
-
-def _ack_arguments(result: Any) -> tuple[Any, ...]:
-    # python-socketio's rule: None -> no arguments, a tuple -> several, anything else -> one.
-    if result is None:
-        return ()
-    if isinstance(result, tuple):
-        return result
-    return (result,)

@@ -62,6 +62,9 @@ class EngineConfig:
     #: Negotiate permessage-deflate on WebSockets.
     websocket_compression: bool = False
     limits: Limits = DEFAULT_LIMITS
+    #: Most packets waiting for a polling client to fetch them; a session that lets
+    #: more pile up (it stopped polling) is closed: ``transport error``, "slow consumer".
+    max_queued_packets: int = 10_000
     #: Called on every handshake; return None to accept or a message to refuse (403).
     allow_request: Callable[[HttpRequest], str | None] | None = field(default=None, compare=False)
     #: Returns new session ids; the default draws 12 CSPRNG bytes plus a counter.
@@ -79,6 +82,8 @@ class EngineConfig:
             raise ValueError(
                 f"transports must be a non-empty subset of polling/websocket: {self.transports!r}"
             )
+        if self.max_queued_packets < 1:
+            raise ValueError("max_queued_packets must be at least 1")
         if self.cors_allowed_origins == "*" and self.cors_credentials:
             raise ValueError("cors_allowed_origins='*' cannot be combined with credentials")
         if isinstance(self.cors_allowed_origins, list):

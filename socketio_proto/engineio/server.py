@@ -284,6 +284,14 @@ class EngineServer:
         packets = [message_packet(data) for data in messages]
         if session.revision == 4 and session.state is not _S.WEBSOCKET:
             check_pollable_v4(packets)  # it may still leave by polling
+        if (
+            session.state is not _S.WEBSOCKET
+            and len(session.queue) + len(packets) > self.config.max_queued_packets
+        ):
+            # The client stopped polling: do not let its backlog grow (on a WebSocket
+            # the queue leaves at every flush and the adapter bounds the socket buffer).
+            self._terminate(session, CloseReason.TRANSPORT_ERROR, detail="slow consumer")
+            return False
         session.queue.extend(packets)
         if not compress:
             session.plain += len(packets)
@@ -803,7 +811,9 @@ class EngineServer:
 
     # -- closing --------------------------------------------------------------------------
 
-    def _terminate(self, session: _Session, reason: CloseReason, ws_code: int = WS_NORMAL) -> None:
+    def _terminate(
+        self, session: _Session, reason: CloseReason, ws_code: int = WS_NORMAL, detail: str = ""
+    ) -> None:
         if session.state is _S.CLOSED:
             return
         if session.get_request_id is not None:
@@ -819,7 +829,7 @@ class EngineServer:
         session.scheduled = None
         self._sessions.pop(session.sid, None)
         self._dirty.pop(session.sid, None)
-        self._events.append(SessionClosed(session.sid, reason))
+        self._events.append(SessionClosed(session.sid, reason, detail))
 
     # -- HTTP details -----------------------------------------------------------------------
 

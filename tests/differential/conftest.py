@@ -277,6 +277,20 @@ def _is_array_index(key: str) -> bool:
     )
 
 
+def has_proto_key(value: Any) -> bool:
+    """Whether a dict has a ``"__proto__"`` key.
+
+    notepack.io (under socket.io-msgpack-parser) decodes maps with plain
+    assignment, so such a key sets the object's prototype instead of becoming
+    a property: JS loses it.  Our decoder keeps it (a plain dict key).
+    """
+    if isinstance(value, dict):
+        return any(k == "__proto__" or has_proto_key(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_proto_key(v) for v in value)
+    return False
+
+
 def has_index_key(value: Any) -> bool:
     """Whether a dict has a key JavaScript orders first (an array index like "7").
 

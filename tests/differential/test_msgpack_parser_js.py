@@ -23,6 +23,7 @@ from tests.differential.conftest import (
     from_wire,
     has_float,
     has_index_key,
+    has_proto_key,
     js_equal,
     sio_packet_as_dict,
     sio_packet_from_wire,
@@ -39,6 +40,7 @@ packets = sps.socketio_packets(revision=5)
 @settings(max_examples=EXAMPLES)
 @given(packet=packets)
 def test_python_encodes_js_decodes(js: JsHarness, packet: Packet) -> None:
+    assume(not has_proto_key(packet.data))  # notepack.io turns it into a prototype
     (message,) = MsgpackEncoder().encode(packet)
     assert isinstance(message, bytes)
     decoded = sio_packet_from_wire(js.call("msgpack.decode", data=to_wire(message)))

@@ -359,3 +359,29 @@ def test_close_reasons_are_reported_once_and_the_pending_get_gets_close(
     h.clock.advance(60.0)
     assert [e for e in h.events if isinstance(e, SessionClosed)] == closed
     assert h.wire.next_deadline() is None
+
+
+# -- slow consumers ------------------------------------------------------------------------
+
+
+def test_a_polling_client_that_stops_polling_is_closed_when_its_backlog_is_full() -> None:
+    h = WireHarness(EngineConfig(max_queued_packets=5), echo=False)
+    sid = h.open_polling()
+    for n in range(5):
+        assert h.engine.send(sid, f"m{n}")
+    assert h.engine.session_state(sid) is SessionState.POLLING
+    assert not h.engine.send(sid, "one too many")
+    h.pump()
+    closed = [e for e in h.events if isinstance(e, SessionClosed)]
+    assert closed == [SessionClosed(sid, CloseReason.TRANSPORT_ERROR, "slow consumer")]
+    assert h.engine.session_state(sid) is SessionState.CLOSED
+
+
+def test_a_websocket_session_is_not_bounded_by_the_polling_backlog() -> None:
+    h = WireHarness(EngineConfig(max_queued_packets=5), echo=False)
+    ws, sid = h.open_websocket()
+    for n in range(50):  # one burst, flushed at once: the socket buffer is the adapter's
+        assert h.engine.send(sid, f"m{n}")
+    h.pump()
+    assert ws.messages == [f"4m{n}" for n in range(50)]
+    assert not [e for e in h.events if isinstance(e, SessionClosed)]

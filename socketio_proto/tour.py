@@ -1,8 +1,8 @@
-"""The ``demo`` and ``decode`` commands.
+"""The ``tour`` and ``decode`` commands.
 
-Until the IO adapters exist, the demo walks through one Socket.IO session as
-it appears on the wire -- every line is produced by the library's codecs, and
-every decoded value is checked against what was encoded.
+The tour walks through one Socket.IO session as it appears on the wire --
+every line is produced by the library's codecs, and every decoded value is
+checked against what was encoded -- then runs clients and servers in memory.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _session(revision: SocketIORevision) -> list[tuple[str, Packet]]:
     ]
 
 
-def run_demo(eio: int) -> int:
+def run_tour(eio: int) -> int:
     revision: EngineRevision = 4 if eio == 4 else 3
     sio: SocketIORevision = 5 if revision == 4 else 4
     encoder, decoder = Encoder(revision=sio), Decoder(revision=sio)
@@ -63,7 +63,9 @@ def run_demo(eio: int) -> int:
         print("    decoded back     : identical\n")
     _engine_session(revision)
     _socketio_session(revision)
-    print("Real servers and clients arrive with the IO adapters; `decode` inspects captures:")
+    print(
+        "`demo` serves all this for real (python -m socketio_proto demo); `decode` reads captures:"
+    )
     print("    python -m socketio_proto decode '42[\"hello\",1]'")
     return 0
 

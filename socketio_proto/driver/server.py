@@ -1,0 +1,141 @@
+"""The glue between sockets and an application :class:`~socketio_proto.app.Server`, minus the IO.
+
+Every server adapter (asyncio, trio, threads) does the same dance around the
+sans-IO machines; :class:`ServerDriver` is that dance, so an adapter is left
+with sockets, one timer and running jobs::
+
+    driver = ServerDriver(app)
+    conn = driver.connection_made()
+    driver.receive_data(conn, data, now)      # b"" on EOF
+    for job in driver.take_jobs():            # handler work released by the scheduler
+        run(job) ... driver.job_finished(job, now)
+    for out in driver.transmit(now):          # bytes per connection
+        write(out.conn_id, out.data); if out.close: close(out.conn_id)
+    sleep until driver.next_deadline(), then driver.handle_timeout(now)
+
+It owns no socket, thread or clock; adapters call it from one thread at a time.
+"""
+
+from __future__ import annotations
+
+from ..app.jobs import Job
+from ..app.server import Server
+from ..wire.server import Fallback, Transmit, WireServer
+from .scheduler import JobScheduler
+
+__all__ = ["DEFAULT_MAX_OUTGOING_BYTES", "ServerDriver"]
+
+#: Bytes a connection may leave unwritten before it is treated as a slow consumer.
+DEFAULT_MAX_OUTGOING_BYTES = 4 * 1024 * 1024
+
+
+class ServerDriver:
+    """One application served on any number of TCP connections.
+
+    ``concurrent``: release every handler job at once instead of one at a time
+    per Engine.IO connection.  ``max_outgoing_bytes``: the slow-consumer bound an
+    adapter enforces with :meth:`too_slow` (a peer that stops reading is cut off
+    rather than let the server's memory grow).
+    """
+
+    def __init__(
+        self,
+        app: Server,
+        *,
+        fallback: Fallback | None = None,
+        concurrent: bool = False,
+        max_outgoing_bytes: int = DEFAULT_MAX_OUTGOING_BYTES,
+        max_header_bytes: int = 16 * 1024,
+    ) -> None:
+        if max_outgoing_bytes < 1:
+            raise ValueError("max_outgoing_bytes must be positive")
+        self.app = app
+        self.wire = WireServer(
+            engine=app.engine, fallback=fallback, max_header_bytes=max_header_bytes
+        )
+        self.scheduler = JobScheduler(concurrent=concurrent)
+        self.max_outgoing_bytes = max_outgoing_bytes
+        self._ready: list[Job] = []
+        self.closed = False
+
+    # -- connections ---------------------------------------------------------------------
+
+    def connection_made(self, *, secure: bool = False) -> int:
+        """A new TCP connection; returns its id."""
+        return self.wire.connection_made(secure=secure)
+
+    def receive_data(self, conn_id: int, data: bytes, now: float) -> None:
+        """Bytes from ``conn_id`` (``b""``: EOF)."""
+        self.wire.receive_data(conn_id, data, now)
+        self._pump(now)
+
+    def connection_lost(self, conn_id: int, now: float) -> None:
+        """``conn_id`` is gone (reset, closed, or cut off as too slow)."""
+        self.wire.connection_lost(conn_id, now)
+        self._pump(now)
+
+    def too_slow(self, unwritten: int) -> bool:
+        """Whether a connection with ``unwritten`` bytes pending must be cut off."""
+        return unwritten > self.max_outgoing_bytes
+
+    # -- time ----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The earliest of the wire's and the application's deadlines."""
+        wire, app = self.wire.next_deadline(), self.app.next_deadline()
+        if wire is None:
+            return app
+        return wire if app is None else min(wire, app)
+
+    def handle_timeout(self, now: float) -> None:
+        self.wire.handle_timeout(now)
+        self.app.handle_timeout(now)
+        self._pump(now)
+
+    # -- handler jobs --------------------------------------------------------------------
+
+    def take_jobs(self) -> list[Job]:
+        """Jobs that may start now; run each, then report it to :meth:`job_finished`."""
+        ready, self._ready = self._ready, []
+        return ready
+
+    def job_finished(self, job: Job, now: float) -> None:
+        """``job`` ran to its end (or failed); the next job of its connection may start."""
+        following = self.scheduler.finished(job)
+        if following is not None:
+            self._ready.append(following)
+        self._pump(now)
+
+    def pending_jobs(self) -> bool:
+        """Whether jobs are released and not yet taken."""
+        return bool(self._ready)
+
+    # -- output --------------------------------------------------------------------------
+
+    def transmit(self, now: float) -> list[Transmit]:
+        """Bytes to write, per connection (also after application calls made outside handlers)."""
+        self._pump(now)
+        return self.wire.transmit(now)
+
+    def shutdown(self, now: float) -> None:
+        """Graceful shutdown: every socket leaves (``server shutting down``), every session closes.
+
+        Write what :meth:`transmit` returns afterwards, then close the connections.
+        """
+        self.closed = True
+        self.app.sio.close(now)
+        self.app.engine.close_all(now)
+        self._pump(now)
+
+    def _pump(self, now: float) -> None:
+        """Move engine events into the application and its work into the scheduler."""
+        app = self.app
+        while True:
+            events = self.wire.events()
+            for event in events:
+                app.handle_engine_event(event, now)
+            jobs = app.process()
+            if jobs:
+                self._ready += self.scheduler.add(jobs)
+            elif not events:
+                return
