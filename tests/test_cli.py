@@ -65,3 +65,62 @@ def test_readme_example_runs() -> None:
     assert blocks, "the README has no python example"
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+# -- the demo server ----------------------------------------------------------------------
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.headers.get("Content-Type", ""), response.read()
+
+
+@pytest.mark.parametrize("io", ["asyncio", "trio", "threads"])
+def test_demo_serves_the_page_socketio_and_a_local_client_bundle(io: str, tmp_path: Path) -> None:
+    from tests.support.demo_server import running_demo
+
+    bundle = tmp_path / "socket.io.min.js"
+    bundle.write_text("/* a stand-in bundle */")
+    with running_demo(io, client_js=bundle) as demo:
+        status, kind, page = _get(demo.url + "/")
+        assert status == 200 and kind.startswith("text/html")
+        assert b'<script src="/socket.io-client.js">' in page
+        assert _get(demo.url + "/socket.io-client.js")[2] == b"/* a stand-in bundle */"
+        # Engine.IO 4 and 3 handshakes, any origin.
+        _, _, v4 = _get(demo.url + "/socket.io/?EIO=4&transport=polling")
+        assert v4.startswith(b'0{"sid":')
+        _, _, v3 = _get(demo.url + "/socket.io/?EIO=3&transport=polling")
+        match = re.fullmatch(rb'\d+:0\{"sid":"([^"]+)".*', v3)
+        assert match, v3
+        sid = match.group(1).decode()
+        _, _, joined = _get(demo.url + f"/socket.io/?EIO=3&transport=polling&sid={sid}")
+        assert joined == b"2:40"  # revision 4 joins "/" unasked
+
+
+def test_demo_page_uses_the_cdn_without_client_js() -> None:
+    from tests.support.demo_server import running_demo
+
+    with running_demo("asyncio") as demo:
+        page = _get(demo.url + "/")[2]
+    assert b'<script src="https://cdn.socket.io/4.8.1/socket.io.min.js">' in page
+
+
+def test_demo_reports_a_port_in_use() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("demo", "--port", str(port))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "already in use" in result.stderr
+
+
+def test_demo_rejects_a_missing_client_bundle() -> None:
+    result = cli("demo", "--client-js", "/nonexistent/socket.io.js")
+    assert result.returncode == 2
+    assert "no such file" in result.stderr

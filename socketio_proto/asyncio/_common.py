@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
@@ -11,6 +12,16 @@ from ..app.jobs import Job, advance
 from ..app.server import PendingCall
 
 logger = logging.getLogger("socketio_proto.asyncio")
+
+
+async def call_in_loop(
+    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Call ``function`` in the loop, awaiting its result if it is awaitable."""
+    result = function(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 async def wrap_pending(pending: PendingCall) -> list[Any]:

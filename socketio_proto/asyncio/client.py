@@ -30,7 +30,7 @@ from ..driver.client import ClientDriver, ConnectFailed, Endpoint, with_transpor
 from ..errors import LocalProtocolError
 from ..socketio.config import ClientConfig
 from ..wire.client import OpenConnection
-from ._common import LoopRunner, wrap_pending
+from ._common import LoopRunner, call_in_loop, wrap_pending
 
 __all__ = ["AsyncClient"]
 
@@ -204,10 +204,13 @@ class AsyncClient(LoopRunner[ClientDriver]):
         return await wrap_pending(pending)
 
     def call_threadsafe(
-        self, function: Callable[..., T], *args: Any
+        self, function: Callable[..., T], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[T]:
-        """Run ``function(*args)`` in the client's loop from another thread."""
-        return asyncio.run_coroutine_threadsafe(_call(function, args), self._loop)
+        """Run ``function(*args, **kwargs)`` in the client's loop from another thread.
+
+        ``function`` may be a coroutine function (e.g. ``client.emit``): it is awaited.
+        """
+        return asyncio.run_coroutine_threadsafe(call_in_loop(function, args, kwargs), self._loop)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -272,7 +275,3 @@ class AsyncClient(LoopRunner[ClientDriver]):
             if close:
                 transport.close()
                 break
-
-
-async def _call(function: Callable[..., T], args: tuple[Any, ...]) -> T:
-    return function(*args)

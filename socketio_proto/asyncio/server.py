@@ -31,7 +31,7 @@ from ..driver import DEFAULT_MAX_OUTGOING_BYTES, ServerDriver
 from ..driver.net import bind_error
 from ..errors import LocalProtocolError
 from ..wire.server import Fallback
-from ._common import LoopRunner, logger, wrap_pending
+from ._common import LoopRunner, call_in_loop, logger, wrap_pending
 
 __all__ = ["AsyncServer"]
 
@@ -193,24 +193,13 @@ class AsyncServer(LoopRunner[ServerDriver]):
     # -- calling in ----------------------------------------------------------------------
 
     def call_threadsafe(
-        self, function: Callable[..., T], *args: Any
+        self, function: Callable[..., T], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[T]:
-        """Run ``function(*args)`` in the loop (e.g. ``app.emit``) from any thread.
+        """Run ``function(*args, **kwargs)`` in the loop (e.g. ``app.emit``) from any thread.
 
         The one safe way in from other threads; returns a future of the result.
         """
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(function(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(run)
-        return future
+        return asyncio.run_coroutine_threadsafe(call_in_loop(function, args, kwargs), self._loop)
 
     async def call(
         self, event: str | int | float, *args: Any, to: str, timeout: float | None = 60.0

@@ -113,8 +113,12 @@ def demo_fallback(client_js: Path | None = None) -> Fallback:
     """
     script = client_js.read_bytes() if client_js is not None else None
     page = render_page(LOCAL_CLIENT_PATH if script is not None else CDN_CLIENT)
-    html_headers = (("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"))
-    js_headers = (("Content-Type", "text/javascript; charset=utf-8"),)
+    Headers = tuple[tuple[str, str], ...]
+    html_headers: Headers = (
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Cache-Control", "no-store"),
+    )
+    js_headers: Headers = (("Content-Type", "text/javascript; charset=utf-8"),)
     text = (("Content-Type", "text/plain; charset=utf-8"),)
 
     def serve(request: HttpRequest) -> HttpResponse:

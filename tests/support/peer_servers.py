@@ -1,0 +1,167 @@
+"""Run other implementations' Socket.IO servers in subprocesses, for interop tests.
+
+Two peers serve the demo application (see ``socketio_proto/demo/app.py``):
+
+* the official Node.js ``socket.io`` server (``tests/interop/node_server/server.cjs``,
+  with ``socket.io`` installed at test time by :func:`tests.support.npm.ensure_node_modules`);
+* python-socketio's ``AsyncServer`` under uvicorn
+  (``tests/interop/node_server/python_socketio_server.py``).
+
+::
+
+    with running_peer("node") as peer:
+        peer.url                      # "http://127.0.0.1:PORT"
+
+Each listens on 127.0.0.1, on a free port it reports on stdout; leaving the block
+sends SIGTERM and checks that the server exited cleanly.
+
+This module is also a pytest plugin (``pytest_plugins = ["tests.support.peer_servers"]``
+in a test module): when a test fails, the stderr of every server it was given
+(a :class:`PeerServer` or a :class:`~tests.support.demo_server.DemoProcess`
+fixture) is added to its report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from tests.support.demo_server import DemoProcess
+from tests.support.npm import ensure_node_modules, node_executable
+
+__all__ = [
+    "PEERS",
+    "SOCKET_IO_VERSION",
+    "PeerName",
+    "PeerServer",
+    "node_server_modules",
+    "running_peer",
+]
+
+#: The official server's version the interop tests run against.
+SOCKET_IO_VERSION = "4.8.1"
+
+PeerName = Literal["node", "python-socketio"]
+PEERS: tuple[PeerName, ...] = ("node", "python-socketio")
+
+_SCRIPTS = Path(__file__).resolve().parent.parent / "interop" / "node_server"
+_BANNER = re.compile(r"listening on port (\d+)")
+_START_TIMEOUT = 30.0
+_STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class PeerServer:
+    """A running peer server: where it listens, and what it wrote on stderr so far."""
+
+    name: PeerName
+    url: str
+    process: subprocess.Popen[str]
+    stderr_path: Path
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+def node_server_modules() -> Path:
+    """The ``node_modules`` holding the pinned ``socket.io`` server (installed once)."""
+    return ensure_node_modules("node-server", {"socket.io": SOCKET_IO_VERSION})
+
+
+def _command(name: PeerName) -> tuple[list[str], Mapping[str, str]]:
+    if name == "node":
+        env = {"NODE_PATH": str(node_server_modules())}
+        return [node_executable(), str(_SCRIPTS / "server.cjs"), "0"], env
+    if name == "python-socketio":
+        script = _SCRIPTS / "python_socketio_server.py"
+        return [sys.executable, str(script), "0"], {"PYTHONUNBUFFERED": "1"}
+    raise ValueError(f"unknown peer server {name!r}")
+
+
+@contextlib.contextmanager
+def running_peer(name: PeerName) -> Iterator[PeerServer]:
+    """Start the ``name`` peer server; stop it (and check it stopped cleanly) on exit."""
+    command, extra_env = _command(name)
+    with tempfile.NamedTemporaryFile("w+", suffix=f".{name}.stderr", delete=False) as err:
+        stderr_path = Path(err.name)
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **extra_env},
+        )
+    try:
+        port = _read_port(name, process, stderr_path)
+        peer = PeerServer(name, f"http://127.0.0.1:{port}", process, stderr_path)
+        yield peer
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the {name} server ignored SIGTERM:\n{peer.stderr()}") from None
+        assert process.returncode == 0, (
+            f"the {name} server exited with {process.returncode}:\n{peer.stderr()}"
+        )
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        stderr_path.unlink(missing_ok=True)
+
+
+def _read_port(name: str, process: subprocess.Popen[str], stderr_path: Path) -> int:
+    found: list[int] = []
+    done = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            match = _BANNER.search(line)
+            if match and not found:
+                found.append(int(match.group(1)))
+                done.set()
+            # Keep draining, so that a chatty server never blocks on a full pipe.
+        done.set()  # EOF: the server exited
+
+    threading.Thread(target=read, daemon=True, name=f"{name}-stdout").start()
+    done.wait(_START_TIMEOUT)
+    if not found:
+        process.kill()
+        process.wait()
+        stderr = stderr_path.read_text(errors="replace")
+        raise AssertionError(f"the {name} server did not start:\n{stderr}")
+    return found[0]
+
+
+# -- pytest plugin: show the servers' stderr on failure -------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        funcargs: dict[str, object] = getattr(item, "funcargs", {})
+        for argname, value in funcargs.items():
+            if isinstance(value, PeerServer | DemoProcess):
+                stderr = value.stderr().strip() or "(empty)"
+                report.sections.append((f"stderr of the server {argname!r} ({value.url})", stderr))
+    return report
