@@ -69,6 +69,9 @@ nitpick_ignore_regex = [
     # The standard library and trio, for the IO adapters.
     ("py:class", r"(contextlib|asyncio|concurrent\.futures|ssl|socket|threading|types|pathlib)\..*"),
     ("py:class", r"trio\..*"),
+    # Private bases and module type variables of the adapters.
+    ("py:class", r"socketio_proto\.[\w.]+\._common\.\w+"),
+    ("py:class", r"socketio_proto\.[\w.]+\.[A-Z]"),
     ("py:obj", r"typing\..*"),
 ]
 

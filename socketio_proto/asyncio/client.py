@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import ssl as ssl_module
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +37,8 @@ __all__ = ["AsyncClient"]
 
 Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
+#: How long disconnect() lets the last packets leave before hanging up.
+_GOODBYE_TIMEOUT = 2.0
 T = TypeVar("T")
 
 
@@ -152,11 +155,13 @@ class AsyncClient(LoopRunner[ClientDriver]):
             return
         driver.close(self._loop.time())
         self._flush()
-        # Let the final packets leave before hanging up.
-        for _ in range(100):
-            if not any(t.get_write_buffer_size() for t in self._transports.values()):
-                break
-            await asyncio.sleep(0.01)
+        # Let the final packets leave before hanging up (a polling engine may first wait
+        # for the answer to a POST in flight).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_GOODBYE_TIMEOUT):
+                await self._wait_for(lambda: driver.engine_closed)
+                while any(t.get_write_buffer_size() for t in self._transports.values()):
+                    await asyncio.sleep(0.01)
         for transport in list(self._transports.values()):
             transport.close()
         await self._cancel_tasks(1.0)

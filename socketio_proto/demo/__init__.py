@@ -68,7 +68,16 @@ def serve(
                 await nursery.start(server.serve)
                 announce(server.port)
 
-        trio.run(trio_main)
+        try:
+            trio.run(trio_main)
+        except BaseExceptionGroup as group:
+            # Nurseries wrap Ctrl-C and bind errors (in nested groups): report them plainly.
+            leaves = _leaves(group)
+            if all(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+                raise KeyboardInterrupt from None
+            if len(leaves) == 1 and isinstance(leaves[0], OSError):
+                raise leaves[0] from None
+            raise
     elif io == "threads":
         from ..threads import ThreadedServer
 
@@ -77,3 +86,10 @@ def serve(
             threaded.serve_forever()
     else:
         raise ValueError(f"unknown IO adapter {io!r}; choose from {', '.join(IO_CHOICES)}")
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        leaves += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return leaves

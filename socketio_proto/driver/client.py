@@ -193,6 +193,15 @@ class ClientDriver:
         return self.sio.closed
 
     @property
+    def engine_closed(self) -> bool:
+        """The current engine is finished: its last packets are written or given up.
+
+        After :meth:`close`, a polling engine may still wait for a POST in flight
+        before it sends its close packet; hang up only once this is True.
+        """
+        return self.wire is None or self.wire.client.closed
+
+    @property
     def transport(self) -> str | None:
         """The current Engine.IO transport (``"polling"``/``"websocket"``), None if none."""
         engine = self.sio.engine

@@ -133,6 +133,8 @@ class ClientState(Enum):
     IDLE = "idle"
     OPENING = "opening"
     OPEN = "open"
+    #: A user close over polling waits for the POST in flight: two at once are an error.
+    CLOSING = "closing"
     CLOSED = "closed"
 
 
@@ -142,7 +144,12 @@ TRANSITIONS: Final[dict[tuple[ClientState, str], ClientState]] = {
     (ClientState.OPENING, "handshake"): ClientState.OPEN,
     (ClientState.OPENING, "close"): ClientState.CLOSED,
     (ClientState.OPEN, "close"): ClientState.CLOSED,
+    (ClientState.OPEN, "close after post"): ClientState.CLOSING,
+    (ClientState.CLOSING, "close"): ClientState.CLOSED,
 }
+
+#: How long a closing client waits for its POST in flight before giving up on it.
+CLOSING_TIMEOUT = 10.0
 
 
 class EngineClient:
@@ -167,6 +174,7 @@ class EngineClient:
         self._probe_answered = False
         self._liveness_due: float | None = None
         self._ping_due: float | None = None
+        self._closing_due: float | None = None
 
     # -- queries ---------------------------------------------------------------------
 
@@ -192,7 +200,7 @@ class EngineClient:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timeout` must next be called (None: nothing scheduled)."""
-        due = [d for d in (self._liveness_due, self._ping_due) if d is not None]
+        due = [d for d in (self._liveness_due, self._ping_due, self._closing_due) if d is not None]
         return min(due) if due else None
 
     # -- application calls -------------------------------------------------------------
@@ -209,7 +217,7 @@ class EngineClient:
 
     def send(self, data: str | bytes) -> bool:
         """Queue one message; False if the session is closed (it is dropped)."""
-        if self.state is ClientState.CLOSED or self.state is ClientState.IDLE:
+        if self.state in (ClientState.CLOSED, ClientState.CLOSING, ClientState.IDLE):
             return False
         packet = message_packet(data)
         if self.config.revision == 4 and self.transport == "polling":
@@ -219,15 +227,33 @@ class EngineClient:
         return True
 
     def close(self, now: float) -> None:
-        """Close the session (after what is queued has been written)."""
-        if self.state in (ClientState.CLOSED, ClientState.IDLE):
+        """Close the session (after what is queued has been written).
+
+        Over polling with a POST in flight, the close packet waits for its answer
+        (state CLOSING, at most :data:`CLOSING_TIMEOUT` seconds).
+        """
+        if self.state in (ClientState.CLOSED, ClientState.CLOSING, ClientState.IDLE):
             return
         if self._ws is not None and self.state is ClientState.OPEN:
             self._flush()
+        if (
+            self.state is ClientState.OPEN
+            and self.transport == "polling"
+            and self._post is not None
+        ):
+            self._transition("close after post")
+            self._buffer.append(CLOSE)
+            self._liveness_due = self._ping_due = None
+            self._closing_due = now + CLOSING_TIMEOUT
+            return
         self._finish(CloseReason.FORCED_CLOSE)
 
     def handle_timeout(self, now: float) -> None:
         """Fire what is due at ``now``: a ping timeout, or (revision 3) the next ping."""
+        if self.state is ClientState.CLOSING:
+            if self._closing_due is not None and self._closing_due <= now:
+                self._finish(CloseReason.FORCED_CLOSE)
+            return
         if self.state is not ClientState.OPEN:
             return
         if self._liveness_due is not None and self._liveness_due <= now:
@@ -243,6 +269,9 @@ class EngineClient:
     def handle_response(self, request_id: int, response: HttpResponse, now: float) -> None:
         """The response to a request from :class:`SendRequest`."""
         if self.state is ClientState.CLOSED:
+            return
+        if self.state is ClientState.CLOSING:
+            self._closing_request_done(request_id)
             return
         if request_id == self._get:
             self._get = None
@@ -274,7 +303,9 @@ class EngineClient:
 
     def request_failed(self, request_id: int, now: float) -> None:
         """A request could not be completed (connection refused, reset...)."""
-        if request_id in (self._get, self._post):
+        if self.state is ClientState.CLOSING:
+            self._closing_request_done(request_id)
+        elif request_id in (self._get, self._post):
             self._finish(CloseReason.TRANSPORT_ERROR, "request failed")
 
     def websocket_opened(self, ws_id: int, now: float) -> None:
@@ -295,7 +326,7 @@ class EngineClient:
 
     def receive_websocket_message(self, ws_id: int, message: str | bytes, now: float) -> None:
         """One complete message arrived on WebSocket ``ws_id``."""
-        if self.state is ClientState.CLOSED:
+        if self.state in (ClientState.CLOSED, ClientState.CLOSING):
             return
         try:
             packet = decode_packet(message, self.config.revision)
@@ -323,6 +354,16 @@ class EngineClient:
             self._finish(CloseReason.TRANSPORT_CLOSE)
 
     # -- internals ---------------------------------------------------------------------
+
+    def _closing_request_done(self, request_id: int) -> None:
+        """While CLOSING: once the POST in flight is over, send the close packet and finish."""
+        if request_id == self._get:
+            self._get = None  # what it brought is no longer wanted
+        elif request_id == self._post:
+            self._post = None
+            self._outputs.append(SendRequest(next(self._ids), self._post_request(self._buffer)))
+            self._buffer = []
+            self._finish(CloseReason.FORCED_CLOSE)
 
     def _transition(self, event: str) -> None:
         try:
@@ -510,7 +551,7 @@ class EngineClient:
             if ws_id is not None:
                 self._outputs.append(CloseWebSocket(ws_id))
         self._ws = self._probe = self._get = self._post = None
-        self._liveness_due = self._ping_due = None
+        self._liveness_due = self._ping_due = self._closing_due = None
         self._buffer = []
         self._events.append(SessionClosed(self.sid or "", reason, detail))
 

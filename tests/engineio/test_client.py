@@ -9,6 +9,7 @@ import pytest
 from socketio_proto import LocalProtocolError
 from socketio_proto.engineio import Packet, PacketType, encode_payload_v4
 from socketio_proto.engineio.client import (
+    CLOSING_TIMEOUT,
     ClientConfig,
     ClientState,
     Connected,
@@ -268,16 +269,57 @@ def test_websocket_only_handshake_and_close() -> None:
     assert not client.send("late")
 
 
-def test_polling_close_posts_the_close_packet_after_the_queue() -> None:
+def test_polling_close_posts_the_close_packet() -> None:
     client, _ = open_client()
+    client.close(0.1)
+    (post,) = client.outputs()
+    assert isinstance(post, SendRequest)
+    assert post.request.body == b"1"
+    assert client.state is ClientState.CLOSED
+
+
+def test_polling_close_waits_for_the_post_in_flight() -> None:
+    """Two POSTs at once make the server drop the session (transport error), so the
+    close packet waits for the answer to the one in flight, as engine.io-client does."""
+    client, poll = open_client()
+    client.events()
     client.send("a")
-    client.outputs()  # POST "4a" in flight
+    (first,) = client.outputs()  # POST "4a" in flight
+    assert isinstance(first, SendRequest)
     client.send("b")
     client.close(0.1)
+    assert client.outputs() == []
+    assert client.state is ClientState.CLOSING
+    assert not client.send("too late")
+    assert client.next_deadline() == 0.1 + CLOSING_TIMEOUT
+    client.handle_response(poll.request_id, text("4ignored"), 0.2)  # the GET: no longer wanted
+    assert client.outputs() == [] and not client.events()
+    client.handle_response(first.request_id, text("ok"), 0.3)
     (post,) = client.outputs()
     assert isinstance(post, SendRequest)
     assert post.request.body == b"4b\x1e1"
     assert client.state is ClientState.CLOSED
+    assert client.events() == [SessionClosed("SID", CloseReason.FORCED_CLOSE)]
+
+
+def test_a_closing_client_gives_up_on_a_lost_post() -> None:
+    client, _ = open_client()
+    client.send("a")
+    (first,) = client.outputs()
+    client.close(0.1)
+    client.request_failed(first.request_id, 0.2)
+    (post,) = client.outputs()  # the close packet still goes out
+    assert isinstance(post, SendRequest) and post.request.body == b"1"
+    assert client.state is ClientState.CLOSED
+
+    client, _ = open_client()
+    client.send("a")
+    client.outputs()
+    client.close(0.1)
+    client.handle_timeout(0.1 + CLOSING_TIMEOUT)
+    assert client.outputs() == []
+    assert client.state is ClientState.CLOSED
+    assert client.events()[-1] == SessionClosed("SID", CloseReason.FORCED_CLOSE)
 
 
 def test_server_close_packet_and_errors_end_the_session() -> None:
