@@ -159,7 +159,7 @@ class AsyncClient(LoopRunner[ClientDriver]):
         # for the answer to a POST in flight).
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_GOODBYE_TIMEOUT):
-                await self._wait_for(lambda: driver.engine_closed)
+                await self._wait_for(lambda: driver.engine_finished)
                 while any(t.get_write_buffer_size() for t in self._transports.values()):
                     await asyncio.sleep(0.01)
         for transport in list(self._transports.values()):

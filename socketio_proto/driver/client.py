@@ -193,13 +193,14 @@ class ClientDriver:
         return self.sio.closed
 
     @property
-    def engine_closed(self) -> bool:
-        """The current engine is finished: its last packets are written or given up.
+    def engine_finished(self) -> bool:
+        """The current engine is closed and its connections are hung up.
 
-        After :meth:`close`, a polling engine may still wait for a POST in flight
-        before it sends its close packet; hang up only once this is True.
+        After :meth:`close`, a polling engine may first wait for the answer to a
+        POST in flight, then for the answers to its close packet and its parked
+        poll; wait for this (with a timeout) before closing sockets yourself.
         """
-        return self.wire is None or self.wire.client.closed
+        return self.wire is None or self.wire.finished
 
     @property
     def transport(self) -> str | None:

@@ -175,6 +175,8 @@ class EngineClient:
         self._liveness_due: float | None = None
         self._ping_due: float | None = None
         self._closing_due: float | None = None
+        #: Why the session ended (None while it has not).
+        self.close_reason: CloseReason | None = None
 
     # -- queries ---------------------------------------------------------------------
 
@@ -553,6 +555,7 @@ class EngineClient:
         self._ws = self._probe = self._get = self._post = None
         self._liveness_due = self._ping_due = self._closing_due = None
         self._buffer = []
+        self.close_reason = reason
         self._events.append(SessionClosed(self.sid or "", reason, detail))
 
 

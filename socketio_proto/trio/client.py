@@ -195,7 +195,7 @@ class TrioClient(TrioRunner[ClientDriver]):
         self._driver.close(trio.current_time())
         self._flush()
         with trio.move_on_after(_GOODBYE_TIMEOUT):
-            await self._wait_for(lambda: self._driver.engine_closed and self._unwritten() == 0)
+            await self._wait_for(lambda: self._driver.engine_finished and self._unwritten() == 0)
         if self._tasks is not None:
             self._tasks.cancel_scope.cancel()
         await done.wait()

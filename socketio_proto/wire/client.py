@@ -30,7 +30,7 @@ from ..engineio.client import (
     OpenWebSocket,
     SendRequest,
 )
-from ..engineio.events import CloseWebSocket, SendWebSocket
+from ..engineio.events import CloseReason, CloseWebSocket, SendWebSocket
 from ..engineio.http import HttpResponse
 from ._common import decode_headers, encode_headers, message_event, send_ws
 from ._messages import MessageAssembler, MessageTooBig
@@ -126,6 +126,11 @@ class WireClient:
         """Fire the client's deadlines due at ``now``."""
         self.client.handle_timeout(now)
 
+    @property
+    def finished(self) -> bool:
+        """The session is closed and every connection is hung up (nothing left to do)."""
+        return self.client.closed and not self._connections
+
     # -- bytes ---------------------------------------------------------------------------
 
     def transmit(self, now: float) -> list[OpenConnection | Transmit]:
@@ -146,10 +151,14 @@ class WireClient:
                     self._send_ws(conn, ws_events.CloseConnection(code=output.code))
                     self._mark_closing(conn)
         if self.client.closed:
-            # The session is over: write what is left (a final close packet), then hang
-            # up every connection, idle keep-alives and unanswered polls included.
+            # The session is over: hang up.  After our own close, a request still in
+            # flight (the final POST, a parked poll) keeps its connection until answered:
+            # a server that saw the poll's EOF before the close packet would record a
+            # transport error instead of the client's close.
+            graceful = self.client.close_reason is CloseReason.FORCED_CLOSE
             for conn in list(self._connections.values()):
-                self._mark_closing(conn)
+                if conn.request_id is None or not graceful:
+                    self._mark_closing(conn)
         pending, self._pending = self._pending, []
         touched, self._touched = self._touched, {}
         for conn in touched.values():
@@ -247,7 +256,11 @@ class WireClient:
         conn.body = []
         if request_id is not None:
             self._by_request.pop(request_id, None)
-        if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
+        if (
+            conn.h11.our_state is h11.DONE
+            and conn.h11.their_state is h11.DONE
+            and not self.client.closed
+        ):
             conn.h11.start_next_cycle()
             self._idle.append(conn)
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socketio_proto.engineio.client import ClientConfig, Connected
+from socketio_proto.engineio.client import ClientConfig, ClientState, Connected
 from socketio_proto.engineio.config import EngineConfig
 from socketio_proto.engineio.events import (
     CloseReason,
@@ -134,3 +134,20 @@ def test_a_client_that_gave_up_leaves_no_connection_open() -> None:
     # The parked poll and the idle keep-alive connections are all hung up.
     assert pair.client._connections == {}
     assert pair.server._connections == {}
+
+
+def test_client_close_with_a_post_in_flight_reaches_the_server_as_a_close() -> None:
+    """The close packet waits for the POST in flight, and the parked poll stays open
+    until the server answers it: the server records the client's close, not an error."""
+    pair = EnginePair(SUITE, MODES["polling"])
+    pair.connect()
+    pair.client.send("last words")  # a POST is issued: no answer before the close
+    pair.client.close(pair.now)
+    assert pair.client.client.state is ClientState.CLOSING
+    pair.pump()
+    closed = [e for e in pair.server_events if isinstance(e, SessionClosed)]
+    assert [e.reason for e in closed] == [CloseReason.FORCED_CLOSE]
+    assert [e.data for e in pair.server_events if isinstance(e, MessageReceived)][-1] == (
+        "last words"
+    )
+    assert pair.client.finished
