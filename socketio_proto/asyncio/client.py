@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ..driver.client import ClientDriver, ConnectFailed, Endpoint, with_transports
+from ..driver.client import ClientDriver, ConnectFailed
 from ..errors import LocalProtocolError
 from ..socketio.config import ClientConfig
 from ..wire.client import OpenConnection
@@ -118,17 +118,17 @@ class AsyncClient(LoopRunner[ClientDriver]):
         """
         if hasattr(self, "_driver") and not self._driver.closed:
             raise LocalProtocolError("already connected; disconnect first")
-        endpoint, url_namespace = Endpoint.parse(url)
-        wanted = list(namespaces) if namespaces is not None else [url_namespace]
+        self._driver, wanted = ClientDriver.for_url(
+            url, self.config, namespaces=namespaces, transports=transports, handlers=self._handlers
+        )
         self._loop = asyncio.get_running_loop()
         self._thread_id = threading.get_ident()
-        self._driver = ClientDriver(endpoint, with_transports(self.config, transports))
-        for event, handler, namespace in self._handlers:
-            self._driver.on(event, handler, namespace=namespace)
         self._driver.connect(wanted, self._loop.time(), auth=auth)
         self._flush()
         try:
-            await asyncio.wait_for(self._wait_for(lambda: self._settled(wanted)), wait_timeout)
+            await asyncio.wait_for(
+                self._wait_for(lambda: self._driver.settled(wanted)), wait_timeout
+            )
         except TimeoutError:
             await self.disconnect()
             raise ConnectFailed(f"no answer from {url} within {wait_timeout} s") from None
@@ -136,12 +136,6 @@ class AsyncClient(LoopRunner[ClientDriver]):
         if failure is not None:
             await self.disconnect()
             raise failure
-
-    def _settled(self, namespaces: list[str]) -> bool:
-        driver = self._driver
-        return driver.failure(namespaces) is not None or all(
-            ns in driver.connected for ns in namespaces
-        )
 
     async def wait(self) -> None:
         """Return when the client is finished (disconnected, or gave up reconnecting)."""

@@ -90,6 +90,28 @@ class Endpoint:
 class ClientDriver:
     """A Socket.IO client with handlers, on driver-owned connection ids."""
 
+    @classmethod
+    def for_url(
+        cls,
+        url: str,
+        config: ClientConfig | None,
+        *,
+        namespaces: Iterable[str] | None,
+        transports: Iterable[str] | None,
+        handlers: Iterable[tuple[str | int | float, Handler, str]] = (),
+    ) -> tuple[ClientDriver, list[str]]:
+        """A driver for ``url`` with ``handlers`` (event, handler, namespace) registered.
+
+        Returns it with the namespaces to join: ``namespaces``, or the URL's path.
+        ``transports`` restricts the engine (None: the config's).
+        """
+        endpoint, url_namespace = Endpoint.parse(url)
+        wanted = list(namespaces) if namespaces is not None else [url_namespace]
+        driver = cls(endpoint, with_transports(config, transports))
+        for event, handler, namespace in handlers:
+            driver.on(event, handler, namespace=namespace)
+        return driver, wanted
+
     def __init__(self, endpoint: Endpoint, config: ClientConfig | None = None) -> None:
         self.endpoint = endpoint
         self.sio = SocketClient(config)
@@ -176,6 +198,11 @@ class ClientDriver:
         """Leave every namespace and close the connection for good."""
         self.sio.close(now)
         self._pump(now)
+
+    def settled(self, namespaces: Iterable[str]) -> bool:
+        """Whether joining ``namespaces`` is over: all joined, or :meth:`failure` says why not."""
+        wanted = list(namespaces)
+        return self.failure(wanted) is not None or all(ns in self.connected for ns in wanted)
 
     def failure(self, namespaces: Iterable[str]) -> ConnectFailed | None:
         """Why joining ``namespaces`` failed, or None while it may still succeed."""

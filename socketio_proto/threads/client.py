@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any, TypeVar, overload
 
 from ..app.server import AckTimeout
-from ..driver.client import ClientDriver, ConnectFailed, Endpoint, with_transports
+from ..driver.client import ClientDriver, ConnectFailed, Endpoint
 from ..errors import LocalProtocolError
 from ..socketio.config import ClientConfig
 from ..wire.client import OpenConnection
@@ -114,11 +114,9 @@ class Client:
             if not previous.driver.closed:
                 raise LocalProtocolError("already connected; disconnect first")
             self.disconnect()  # a finished session still has threads: release them
-        endpoint, url_namespace = Endpoint.parse(url)
-        wanted = list(namespaces) if namespaces is not None else [url_namespace]
-        driver = ClientDriver(endpoint, with_transports(self.config, transports))
-        for event, handler, namespace in self._handlers:
-            driver.on(event, handler, namespace=namespace)
+        driver, wanted = ClientDriver.for_url(
+            url, self.config, namespaces=namespaces, transports=transports, handlers=self._handlers
+        )
         runner: Runner[ClientDriver]
 
         def write(now: float) -> None:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar, overload
 
 import trio
 
-from ..driver.client import ClientDriver, ConnectFailed, Endpoint, with_transports
+from ..driver.client import ClientDriver, ConnectFailed
 from ..errors import LocalProtocolError
 from ..socketio.config import ClientConfig
 from ..wire.client import OpenConnection
@@ -142,16 +142,14 @@ class TrioClient(TrioRunner[ClientDriver]):
             if not self._driver.closed:
                 raise LocalProtocolError("already connected; disconnect first")
             await self.disconnect()  # the finished session's leftovers
-        endpoint, url_namespace = Endpoint.parse(url)
-        wanted = list(namespaces) if namespaces is not None else [url_namespace]
-        self._driver = ClientDriver(endpoint, with_transports(self.config, transports))
-        for event, handler, namespace in self._handlers:
-            self._driver.on(event, handler, namespace=namespace)
+        self._driver, wanted = ClientDriver.for_url(
+            url, self.config, namespaces=namespaces, transports=transports, handlers=self._handlers
+        )
         await self._nursery.start(self._session)
         self._driver.connect(wanted, trio.current_time(), auth=auth)
         self._flush()
         with trio.move_on_after(wait_timeout) as waiting:
-            await self._wait_for(lambda: self._settled(wanted))
+            await self._wait_for(lambda: self._driver.settled(wanted))
         if waiting.cancelled_caught:
             await self.disconnect()
             raise ConnectFailed(f"no answer from {url} within {wait_timeout} s")
@@ -174,12 +172,6 @@ class TrioClient(TrioRunner[ClientDriver]):
             self._tasks = None
             self._session_done = None
             done.set()
-
-    def _settled(self, namespaces: list[str]) -> bool:
-        driver = self._driver
-        return driver.failure(namespaces) is not None or all(
-            ns in driver.connected for ns in namespaces
-        )
 
     async def wait(self) -> None:
         """Return when the client is finished (disconnected, or gave up reconnecting)."""
