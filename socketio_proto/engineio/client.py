@@ -232,7 +232,7 @@ class EngineClient:
         """Close the session (after what is queued has been written).
 
         Over polling with a POST in flight, the close packet waits for its answer
-        (state CLOSING, at most :data:`CLOSING_TIMEOUT` seconds).
+        (state CLOSING, at most ``CLOSING_TIMEOUT`` seconds).
         """
         if self.state in (ClientState.CLOSED, ClientState.CLOSING, ClientState.IDLE):
             return
