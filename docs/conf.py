@@ -67,7 +67,10 @@ nitpick_ignore_regex = [
     ("py:class", r"(builtins\.)?(str|bytes|int|float|bool|object|list|dict|tuple|None)"),
     ("py:class", r"(typing|enum|collections\.abc|abc|re)\..*"),
     # The standard library and trio, for the IO adapters.
-    ("py:class", r"(contextlib|asyncio|concurrent\.futures|ssl|socket|threading|types|pathlib)\..*"),
+    (
+        "py:class",
+        r"(contextlib|asyncio|concurrent\.futures|ssl|socket|threading|types|pathlib)\..*",
+    ),
     ("py:class", r"trio\..*"),
     # Private bases and module type variables of the adapters.
     ("py:class", r"socketio_proto\.[\w.]+\._common\.\w+"),

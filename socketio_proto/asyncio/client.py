@@ -194,7 +194,10 @@ class AsyncClient(LoopRunner[ClientDriver]):
     async def call(
         self, event: str | int, *args: Any, namespace: str = "/", timeout: float | None = 60.0
     ) -> list[Any]:
-        """Emit ``event`` and return the server's ack arguments (:class:`~socketio_proto.app.server.AckTimeout` if none)."""
+        """Emit ``event`` and return the server's ack arguments.
+
+        Raises :class:`~socketio_proto.app.server.AckTimeout` if none comes in time.
+        """
         self._check_thread()
         pending = self._driver.call(
             event, *args, namespace=namespace, timeout=timeout, now=self._loop.time()

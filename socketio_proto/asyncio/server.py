@@ -204,7 +204,10 @@ class AsyncServer(LoopRunner[ServerDriver]):
     async def call(
         self, event: str | int | float, *args: Any, to: str, timeout: float | None = 60.0
     ) -> list[Any]:
-        """Emit to socket ``to`` and await its ack arguments (:class:`~socketio_proto.app.server.AckTimeout` if none)."""
+        """Emit to socket ``to`` and await its ack arguments.
+
+        Raises :class:`~socketio_proto.app.server.AckTimeout` if none comes in time.
+        """
         pending: PendingCall = self.app.call(event, *args, to=to, timeout=timeout)
         return await wrap_pending(pending)
 

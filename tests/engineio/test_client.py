@@ -298,7 +298,7 @@ def test_polling_close_waits_for_the_post_in_flight() -> None:
     (post,) = client.outputs()
     assert isinstance(post, SendRequest)
     assert post.request.body == b"4b\x1e1"
-    assert client.state is ClientState.CLOSED
+    assert client.closed
     assert client.events() == [SessionClosed("SID", CloseReason.FORCED_CLOSE)]
 
 
@@ -306,6 +306,7 @@ def test_a_closing_client_gives_up_on_a_lost_post() -> None:
     client, _ = open_client()
     client.send("a")
     (first,) = client.outputs()
+    assert isinstance(first, SendRequest)
     client.close(0.1)
     client.request_failed(first.request_id, 0.2)
     (post,) = client.outputs()  # the close packet still goes out
