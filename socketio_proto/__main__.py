@@ -71,7 +71,8 @@ def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except ImportError as exc:
-        print(f"error: {exc} (install the extra: pip install 'socketio_proto[{args.io}]')")
+        hint = " (pip install 'socketio_proto[trio]')" if args.io == "trio" else ""
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 1
     return 0
 

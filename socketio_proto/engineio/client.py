@@ -133,7 +133,8 @@ class ClientState(Enum):
     IDLE = "idle"
     OPENING = "opening"
     OPEN = "open"
-    #: A user close over polling waits for the POST in flight: two at once are an error.
+    #: A user close over polling first delivers what is queued (two POSTs at once are an
+    #: error, and servers act on a close packet before the messages that share its POST).
     CLOSING = "closing"
     CLOSED = "closed"
 
@@ -144,7 +145,7 @@ TRANSITIONS: Final[dict[tuple[ClientState, str], ClientState]] = {
     (ClientState.OPENING, "handshake"): ClientState.OPEN,
     (ClientState.OPENING, "close"): ClientState.CLOSED,
     (ClientState.OPEN, "close"): ClientState.CLOSED,
-    (ClientState.OPEN, "close after post"): ClientState.CLOSING,
+    (ClientState.OPEN, "close after posting"): ClientState.CLOSING,
     (ClientState.CLOSING, "close"): ClientState.CLOSED,
 }
 
@@ -231,8 +232,9 @@ class EngineClient:
     def close(self, now: float) -> None:
         """Close the session (after what is queued has been written).
 
-        Over polling with a POST in flight, the close packet waits for its answer
-        (state CLOSING, at most ``CLOSING_TIMEOUT`` seconds).
+        Over polling, as engine.io-client does, queued messages are posted and
+        answered first, then the close packet goes in a POST of its own (state
+        CLOSING meanwhile, at most ``CLOSING_TIMEOUT`` seconds).
         """
         if self.state in (ClientState.CLOSED, ClientState.CLOSING, ClientState.IDLE):
             return
@@ -241,12 +243,13 @@ class EngineClient:
         if (
             self.state is ClientState.OPEN
             and self.transport == "polling"
-            and self._post is not None
+            and (self._post is not None or self._buffer)
         ):
-            self._transition("close after post")
-            self._buffer.append(CLOSE)
+            self._transition("close after posting")
             self._liveness_due = self._ping_due = None
             self._closing_due = now + CLOSING_TIMEOUT
+            if self._post is None:
+                self._post_batch()
             return
         self._finish(CloseReason.FORCED_CLOSE)
 
@@ -358,13 +361,15 @@ class EngineClient:
     # -- internals ---------------------------------------------------------------------
 
     def _closing_request_done(self, request_id: int) -> None:
-        """While CLOSING: once the POST in flight is over, send the close packet and finish."""
+        """While CLOSING: post what is left, then the close packet alone, and finish."""
         if request_id == self._get:
             self._get = None  # what it brought is no longer wanted
         elif request_id == self._post:
             self._post = None
-            self._outputs.append(SendRequest(next(self._ids), self._post_request(self._buffer)))
-            self._buffer = []
+            if self._buffer:
+                self._post_batch()
+                return
+            self._outputs.append(SendRequest(next(self._ids), self._post_request([CLOSE])))
             self._finish(CloseReason.FORCED_CLOSE)
 
     def _transition(self, event: str) -> None:
@@ -510,6 +515,9 @@ class EngineClient:
             return
         if self._post is not None or self._probe_answered:
             return  # one POST at a time; nothing new while pausing for the upgrade
+        self._post_batch()
+
+    def _post_batch(self) -> None:
         batch = self._take_batch()
         self._post = next(self._ids)
         self._outputs.append(SendRequest(self._post, self._post_request(batch)))

@@ -55,6 +55,7 @@ class _Connection:
         "conn_id",
         "h11",
         "out",
+        "posting",
         "request_id",
         "response",
         "ws",
@@ -65,6 +66,8 @@ class _Connection:
         self.conn_id = conn_id
         self.h11: h11.Connection | None = None
         self.request_id: int | None = None
+        #: The request in flight is a POST.
+        self.posting = False
         self.response: h11.Response | None = None
         self.body: list[bytes] = []
         self.body_size = 0
@@ -151,13 +154,16 @@ class WireClient:
                     self._send_ws(conn, ws_events.CloseConnection(code=output.code))
                     self._mark_closing(conn)
         if self.client.closed:
-            # The session is over: hang up.  After our own close, a request still in
-            # flight (the final POST, a parked poll) keeps its connection until answered:
-            # a server that saw the poll's EOF before the close packet would record a
-            # transport error instead of the client's close.
+            # The session is over: hang up.  After our own close, the parked poll stays
+            # open until the close packet's POST is answered: a server that saw the
+            # poll's EOF first would record a transport error instead of our close.
+            # (Some servers never answer that poll, so it is not waited for.)
             graceful = self.client.close_reason is CloseReason.FORCED_CLOSE
+            posting = graceful and any(
+                conn.request_id is not None and conn.posting for conn in self._connections.values()
+            )
             for conn in list(self._connections.values()):
-                if conn.request_id is None or not graceful:
+                if conn.request_id is None or not posting:
                     self._mark_closing(conn)
         pending, self._pending = self._pending, []
         touched, self._touched = self._touched, {}
@@ -212,6 +218,7 @@ class WireClient:
         data += conn.h11.send(h11.EndOfMessage()) or b""
         conn.out += data
         conn.request_id = output.request_id
+        conn.posting = request.method == "POST"
         conn.response, conn.body, conn.body_size = None, [], 0
         self._by_request[output.request_id] = conn
         self._touched[conn.conn_id] = conn

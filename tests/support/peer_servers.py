@@ -18,7 +18,9 @@ sends SIGTERM and checks that the server exited cleanly.
 This module is also a pytest plugin (``pytest_plugins = ["tests.support.peer_servers"]``
 in a test module): when a test fails, the stderr of every server it was given
 (a :class:`PeerServer` or a :class:`~tests.support.demo_server.DemoProcess`
-fixture) is added to its report.
+fixture) is added to its report.  The test modules import this module before
+pytest registers it, so it opts out of assertion rewriting (PYTEST_DONT_REWRITE),
+which would only warn; its few asserts carry their own messages.
 """
 
 from __future__ import annotations
@@ -162,6 +164,9 @@ def pytest_runtest_makereport(
         funcargs: dict[str, object] = getattr(item, "funcargs", {})
         for argname, value in funcargs.items():
             if isinstance(value, PeerServer | DemoProcess):
-                stderr = value.stderr().strip() or "(empty)"
+                try:
+                    stderr = value.stderr().strip() or "(empty)"
+                except OSError:  # the server's fixture has finished: its report has it
+                    continue
                 report.sections.append((f"stderr of the server {argname!r} ({value.url})", stderr))
     return report

@@ -7,7 +7,8 @@ Run by :mod:`tests.support.peer_servers` as
 accepts connections; SIGTERM or SIGINT shuts it down cleanly.
 
 The behaviours are those of ``socketio_proto/demo/app.py`` (and of
-``server.cjs`` next to this file, minus the test-only "drop me").
+``server.cjs`` next to this file, minus the test-only "drop me"), and, test-only
+as there, "peer left" {"sid", "reason"} to the rest of ``/test`` when a socket leaves it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ import socket
 import sys
 from typing import Any
 
-import socketio  # type: ignore[import-untyped]
+import engineio.payload
+import socketio
 import uvicorn
+
+# python-engineio refuses polling payloads of more than 16 packets by default
+# (miguelgrinberg/python-engineio#142), while clients (the JS one, like ours) send
+# every queued packet in one request; raise the limit, as its maintainer advises.
+engineio.payload.Payload.max_decode_packets = 10_000
 
 sio = socketio.AsyncServer(
     async_mode="asgi",
@@ -80,6 +87,11 @@ async def disconnect_request(sid: str, *_: Any) -> None:
     await sio.disconnect(sid, namespace="/test")
 
 
+@sio.on("disconnect", namespace="/test")  # type: ignore[untyped-decorator]
+async def test_disconnect(sid: str, reason: str | None = None) -> None:
+    await sio.emit("peer left", {"sid": sid, "reason": reason}, namespace="/test", skip_sid=sid)
+
+
 @sio.on("echo")  # type: ignore[untyped-decorator]
 async def echo(sid: str, *args: Any) -> tuple[Any, ...]:
     return args  # a tuple is sent as that many ack arguments
@@ -94,7 +106,7 @@ async def main(port: int) -> None:
         ws="wsproto",
         lifespan="off",
         log_level="warning",
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
 

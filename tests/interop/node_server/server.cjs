@@ -12,8 +12,9 @@
 //   {room} ack true; "my room event" {room, data} reaches the room;
 //   "disconnect request" answers "Disconnected!" then disconnects the sender.
 //   /: "echo" acks with exactly its arguments (binary included).
-//   Test-only, both namespaces: "drop me" closes the Engine.IO transport
-//   (socket.conn.close()), as a network failure would, so clients reconnect.
+//   Test-only: "drop me" (either namespace) closes the Engine.IO transport
+//   (socket.conn.close()), as a network failure would, so clients reconnect;
+//   when a socket leaves /test, "peer left" {sid, reason} goes to the rest of /test.
 "use strict";
 
 const http = require("http");
@@ -77,6 +78,10 @@ test.on("connection", (socket) => {
 
   socket.on("drop me", () => {
     socket.conn.close();
+  });
+
+  socket.on("disconnect", (reason) => {
+    test.emit("peer left", { sid: socket.id, reason });
   });
 });
 
