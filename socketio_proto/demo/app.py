@@ -6,6 +6,7 @@ from typing import Any
 
 from ..app import Server
 from ..engineio.config import EngineConfig
+from ..socketio.config import ServerConfig
 
 __all__ = ["create_app", "demo_engine_config"]
 
@@ -21,9 +22,13 @@ def demo_engine_config(**overrides: Any) -> EngineConfig:
     return EngineConfig(**options)
 
 
-def create_app(engine_config: EngineConfig | None = None) -> Server:
+def create_app(
+    engine_config: EngineConfig | None = None, config: ServerConfig | None = None
+) -> Server:
     """A new application with the demo's handlers (see the README for the behaviours)."""
-    app = Server(engine_config=engine_config if engine_config is not None else demo_engine_config())
+    app = Server(
+        config, engine_config=engine_config if engine_config is not None else demo_engine_config()
+    )
 
     @app.on("connect", namespace="/test")
     def test_connect(sid: str) -> None:

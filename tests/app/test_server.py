@@ -25,6 +25,7 @@ from socketio_proto.app import (
     run_async,
     run_sync,
 )
+from socketio_proto.demo import create_app
 from socketio_proto.engineio.config import EngineConfig
 from socketio_proto.errors import LocalProtocolError
 from socketio_proto.socketio.config import RecoveryConfig, ServerConfig
@@ -1012,44 +1013,8 @@ def test_call_to_a_socket_that_leaves_times_out() -> None:
 
 
 def demo_app() -> Server:
-    app = new_app()
-
-    @app.on("connect", namespace="/test")
-    def test_connect(sid: str) -> None:
-        app.socket(sid).emit("my response", {"data": "Connected"})
-
-    @app.on("my event", namespace="/test")
-    def my_event(sid: str, message: dict[str, Any]) -> None:
-        app.socket(sid).emit("my response", {"data": message["data"]})
-
-    @app.on("my broadcast event", namespace="/test")
-    def my_broadcast_event(sid: str, message: dict[str, Any]) -> None:
-        app.socket(sid).emit("my response", {"data": message["data"]}, broadcast=True)
-
-    @app.on("join", namespace="/test")
-    def join_room(sid: str, message: dict[str, Any]) -> bool:
-        app.enter_room(sid, message["room"], namespace="/test")
-        return True
-
-    @app.on("leave", namespace="/test")
-    def leave_room(sid: str, message: dict[str, Any]) -> bool:
-        app.leave_room(sid, message["room"], namespace="/test")
-        return True
-
-    @app.on("my room event", namespace="/test")
-    def my_room_event(sid: str, message: dict[str, Any]) -> None:
-        app.emit("my response", {"data": message["data"]}, to=message["room"], namespace="/test")
-
-    @app.on("disconnect request", namespace="/test")
-    def disconnect_request(sid: str) -> None:
-        app.socket(sid).emit("my response", {"data": "Disconnected!"})
-        app.disconnect(sid, namespace="/test")
-
-    @app.event
-    def echo(sid: str, *args: Any) -> tuple[Any, ...]:
-        return args
-
-    return app
+    """The demo shipped in ``socketio_proto.demo``, with predictable socket ids."""
+    return create_app(APP_ENGINE_CONFIG, ServerConfig(id_generator=Ids()))
 
 
 def test_demo_over_websocket_and_polling() -> None:
