@@ -21,13 +21,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import ssl as ssl_module
-import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 from ..app.server import PendingCall, Server
 from ..driver import DEFAULT_MAX_OUTGOING_BYTES, ServerDriver
+from ..driver.guard import LoopGuard
 from ..driver.net import bind_error
 from ..errors import LocalProtocolError
 from ..wire.server import Fallback
@@ -69,30 +69,6 @@ class _Connection(asyncio.Protocol):
             server._request_flush()
 
 
-class _Guard:
-    """The app's guard in this adapter: loop thread only, fresh time, flush afterwards."""
-
-    __slots__ = ("server",)
-
-    def __init__(self, server: AsyncServer) -> None:
-        self.server = server
-
-    def __call__(self) -> _Guard:
-        return self
-
-    def __enter__(self) -> None:
-        server = self.server
-        if threading.get_ident() != server._thread_id:
-            raise LocalProtocolError(
-                "the application was called from outside its event loop thread; "
-                "use AsyncServer.call_threadsafe"
-            )
-        server.app.update_time(server._loop.time())
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server._request_flush()
-
-
 class AsyncServer(LoopRunner[ServerDriver]):
     """An asyncio TCP server for ``app`` (HTTP long-polling and WebSocket on one port).
 
@@ -123,7 +99,6 @@ class AsyncServer(LoopRunner[ServerDriver]):
         )
         self._transports: dict[int, asyncio.Transport] = {}
         self._server: asyncio.Server | None = None
-        self._thread_id = 0
         self._stopped: asyncio.Event | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -133,9 +108,10 @@ class AsyncServer(LoopRunner[ServerDriver]):
         if self._server is not None:
             raise LocalProtocolError("the server is already started")
         self._loop = asyncio.get_running_loop()
-        self._thread_id = threading.get_ident()
         self._stopped = asyncio.Event()
-        self.app.set_guard(_Guard(self))
+        self.app.set_guard(
+            LoopGuard(self.app, self._loop.time, self._request_flush, "AsyncServer.call_threadsafe")
+        )
         try:
             self._server = await self._loop.create_server(
                 lambda: _Connection(self), self.host, self.port, ssl=self.ssl

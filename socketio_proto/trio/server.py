@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import ssl as ssl_module
-import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, overload
 
@@ -35,6 +34,7 @@ import trio
 
 from ..app.server import PendingCall, Server
 from ..driver import DEFAULT_MAX_OUTGOING_BYTES, ServerDriver
+from ..driver.guard import LoopGuard
 from ..driver.net import bind_error
 from ..errors import LocalProtocolError
 from ..wire.server import Fallback
@@ -43,30 +43,6 @@ from ._common import Connection, TrioRunner, logger, wait_pending
 __all__ = ["TrioServer"]
 
 T = TypeVar("T")
-
-
-class _Guard:
-    """The app's guard in this adapter: trio thread only, fresh time, flush afterwards."""
-
-    __slots__ = ("server",)
-
-    def __init__(self, server: TrioServer) -> None:
-        self.server = server
-
-    def __call__(self) -> _Guard:
-        return self
-
-    def __enter__(self) -> None:
-        server = self.server
-        if threading.get_ident() != server._thread_id:
-            raise LocalProtocolError(
-                "the application was called from outside its trio thread; "
-                "use TrioServer.call_threadsafe"
-            )
-        server.app.update_time(trio.current_time())
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server._request_flush()
 
 
 class TrioServer(TrioRunner[ServerDriver]):
@@ -131,7 +107,11 @@ class TrioServer(TrioRunner[ServerDriver]):
                     trio.SSLListener(listener, self.ssl, https_compatible=True)
                     for listener in listeners
                 ]
-            self.app.set_guard(_Guard(self))
+            self.app.set_guard(
+                LoopGuard(
+                    self.app, trio.current_time, self._request_flush, "TrioServer.call_threadsafe"
+                )
+            )
             async with trio.open_nursery() as nursery:
                 await nursery.start(self._run, listeners)
                 task_status.started()
