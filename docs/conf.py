@@ -60,6 +60,7 @@ nitpick_ignore = [
     ("py:class", "hypothesis.strategies.SearchStrategy"),
     ("py:class", "hypothesis.strategies._internal.strategies.SearchStrategy"),
     ("py:class", "Ex"),
+    ("py:class", "flask.app.Flask"),
     ("py:class", "socketio_proto.testing.socket_pair.E"),
 ]
 nitpick_ignore_regex = [

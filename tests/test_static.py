@@ -21,12 +21,12 @@ def test_mypy_strict() -> None:
 
 
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", "socketio_proto", "tests", "fuzz")
+    result = run("ruff", "check", "socketio_proto", "tests", "fuzz", "examples")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", "socketio_proto", "tests", "fuzz")
+    result = run("ruff", "format", "--check", "socketio_proto", "tests", "fuzz", "examples")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -20,6 +20,7 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>socketio_proto demo</title>
+<link rel="icon" href="data:,">
 <style>
  body { font-family: system-ui, sans-serif; margin: 2em; max-width: 52em; }
  form { margin: 0.4em 0; } input[type=text] { width: 14em; }
@@ -70,7 +71,10 @@ _PAGE = """<!DOCTYPE html>
     manager.engine.on("upgrade", showTransport);
   });
   test.on("connect", () => { $("sid").textContent = test.id; showTransport(); });
-  test.on("disconnect", (reason) => log("Disconnected: " + reason));
+  test.on("disconnect", (reason) => {
+    $("sid").textContent = "\u2013";
+    log("Disconnected: " + reason);
+  });
   test.on("my response", (msg) => log("Received: " + msg.data));
   const ping = () => {
     const start = performance.now();
@@ -86,10 +90,14 @@ _PAGE = """<!DOCTYPE html>
   });
   on("emit", () => test.emit("my event", { data: $("emit_data").value }));
   on("broadcast", () => test.emit("my broadcast event", { data: $("broadcast_data").value }));
-  on("join", () => test.emit("join", { room: $("join_room").value },
-                             () => log("Joined " + $("join_room").value)));
-  on("leave", () => test.emit("leave", { room: $("leave_room").value },
-                              () => log("Left " + $("leave_room").value)));
+  on("join", () => {
+    const room = $("join_room").value;
+    test.emit("join", { room }, () => log("Joined " + room));
+  });
+  on("leave", () => {
+    const room = $("leave_room").value;
+    test.emit("leave", { room }, () => log("Left " + room));
+  });
   on("send_room", () => test.emit("my room event",
                                   { room: $("room_name").value, data: $("room_data").value }));
   on("disconnect", () => test.emit("disconnect request"));

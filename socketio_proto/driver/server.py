@@ -32,6 +32,8 @@ DEFAULT_MAX_OUTGOING_BYTES = 4 * 1024 * 1024
 class ServerDriver:
     """One application served on any number of TCP connections.
 
+    ``park_fallback``: requests outside the Socket.IO path wait in
+    ``wire.parked`` for ``wire.answer`` (see :class:`WireServer`).
     ``concurrent``: release every handler job at once instead of one at a time
     per Engine.IO connection.  ``max_outgoing_bytes``: the slow-consumer bound an
     adapter enforces with :meth:`too_slow` (a peer that stops reading is cut off
@@ -43,6 +45,7 @@ class ServerDriver:
         app: Server,
         *,
         fallback: Fallback | None = None,
+        park_fallback: bool = False,
         concurrent: bool = False,
         max_outgoing_bytes: int = DEFAULT_MAX_OUTGOING_BYTES,
         max_header_bytes: int = 16 * 1024,
@@ -51,7 +54,10 @@ class ServerDriver:
             raise ValueError("max_outgoing_bytes must be positive")
         self.app = app
         self.wire = WireServer(
-            engine=app.engine, fallback=fallback, max_header_bytes=max_header_bytes
+            engine=app.engine,
+            fallback=fallback,
+            park_fallback=park_fallback,
+            max_header_bytes=max_header_bytes,
         )
         self.scheduler = JobScheduler(concurrent=concurrent)
         self.max_outgoing_bytes = max_outgoing_bytes

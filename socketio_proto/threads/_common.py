@@ -132,6 +132,8 @@ class Link:
         self.conn_id = conn_id
         self._sock = sock
         self._address = address
+        #: The peer's address as ``accept`` gave it (None for a client's link).
+        self.peer: Any = None
         self._tls = tls
         self._cond = threading.Condition()  # guards everything below, and the TLS session
         self._buffer = bytearray()
@@ -284,21 +286,24 @@ class Link:
         self.owner.link_finished(self)
 
 
-class Workers:
+W = TypeVar("W")
+
+
+class Workers(Generic[W]):
     """Daemon threads running jobs from one queue, started when none is idle (at most ``size``)."""
 
-    def __init__(self, run: Callable[[Job], None], size: int, name: str) -> None:
+    def __init__(self, run: Callable[[W], None], size: int, name: str) -> None:
         if size < 1:
             raise ValueError("max_workers must be positive")
         self._run = run
         self._size = size
         self._name = name
-        self._queue: SimpleQueue[Job | None] = SimpleQueue()
+        self._queue: SimpleQueue[W | None] = SimpleQueue()
         self._idle = threading.Semaphore(0)
         self._lock = threading.Lock()
         self.threads: list[threading.Thread] = []
 
-    def submit(self, job: Job) -> None:
+    def submit(self, job: W) -> None:
         self._queue.put(job)
         if self._idle.acquire(blocking=False):
             return  # an idle worker takes it
@@ -416,7 +421,7 @@ class Runner(Generic[D]):
         # closing links -> when to cut them if their last bytes have not left
         self._lingering: dict[Link, float] = {}
         self._timer = threading.Thread(target=self._run_timer, name=f"{name}-timer", daemon=True)
-        self._workers = Workers(self._run_job, max_workers, name)
+        self._workers: Workers[Job] = Workers(self._run_job, max_workers, name)
 
     def start(self) -> None:
         self.running = True

@@ -36,6 +36,13 @@ order its packets arrived) unless ``concurrent``; the pool grows on demand up to
 ``max_workers`` threads.  The job's steps advance under the lock, the handler itself
 runs without it, so handlers may block.  Coroutine functions are refused (use the
 asyncio or trio adapter).
+
+Requests outside the Socket.IO path go to ``fallback`` or to a WSGI application
+(``wsgi=flask_app``: a Flask app's routes and Socket.IO on one port, see
+:doc:`/flask`).  Either runs on a pool of its own, never under the lock: the wire
+layer parks the request (the connection reads no further request meanwhile, so
+answers keep their order), a worker calls the application, and the answer is handed
+back under the lock.  A graceful :meth:`~ThreadedServer.close` lets them finish.
 """
 
 from __future__ import annotations
@@ -53,9 +60,11 @@ from typing import Any, TypeVar
 from ..app.server import AckTimeout, PendingCall, Server
 from ..driver import DEFAULT_MAX_OUTGOING_BYTES, ServerDriver
 from ..driver.net import bind_error
+from ..engineio.http import HttpResponse
 from ..errors import LocalProtocolError
-from ..wire.server import Fallback
-from ._common import Link, Runner, Tls, logger
+from ..wire.server import Fallback, ParkedRequest
+from ..wsgi import WSGIApplication, WSGIFallback
+from ._common import Link, Runner, Tls, Workers, logger
 
 __all__ = ["DEFAULT_MAX_WORKERS", "ThreadedServer"]
 
@@ -68,10 +77,12 @@ DEFAULT_MAX_WORKERS = 32
 class ThreadedServer:
     """A threaded TCP server for ``app`` (HTTP long-polling and WebSocket on one port).
 
-    ``fallback`` answers requests outside the Socket.IO path (e.g. a page).
-    ``concurrent``: run handler jobs of one connection concurrently too.
-    ``max_outgoing_bytes``: a connection with more unwritten bytes is cut off (a
-    client that stopped reading).  ``max_workers``: handler threads at most.
+    ``fallback`` answers requests outside the Socket.IO path (e.g. a page); ``wsgi``
+    does it with a WSGI application (a Flask app) instead.  Both run on worker
+    threads, outside the server's lock.  ``concurrent``: run handler jobs of one
+    connection concurrently too.  ``max_outgoing_bytes``: a connection with more
+    unwritten bytes is cut off (a client that stopped reading).  ``max_workers``:
+    handler threads at most (and as many for ``fallback``/``wsgi``).
     """
 
     def __init__(
@@ -81,6 +92,7 @@ class ThreadedServer:
         host: str = "127.0.0.1",
         port: int = 5000,
         fallback: Fallback | None = None,
+        wsgi: WSGIApplication | None = None,
         concurrent: bool = False,
         max_outgoing_bytes: int = DEFAULT_MAX_OUTGOING_BYTES,
         ssl: ssl_module.SSLContext | None = None,
@@ -88,13 +100,29 @@ class ThreadedServer:
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be positive")
+        if fallback is not None and wsgi is not None:
+            raise ValueError("pass fallback or wsgi, not both")
         self.app = app
         self.host = host
         self.port = port
         self.ssl = ssl
+        serves_http = fallback is not None or wsgi is not None
+        # Views and fallbacks must not run under the lock: the wire parks their requests.
         self._driver = ServerDriver(
-            app, fallback=fallback, concurrent=concurrent, max_outgoing_bytes=max_outgoing_bytes
+            app,
+            concurrent=concurrent,
+            max_outgoing_bytes=max_outgoing_bytes,
+            park_fallback=serves_http,
         )
+        self._wsgi = (
+            WSGIFallback(wsgi, server_name=host, server_port=port) if wsgi is not None else None
+        )
+        self._fallback = fallback
+        self._http_workers: Workers[tuple[ParkedRequest, Any]] | None = None
+        if serves_http:
+            self._http_workers = Workers(
+                self._serve_http, max_workers, "socketio_proto-server-http"
+            )
         self._runner = Runner(
             self._driver,
             self._write,
@@ -125,6 +153,8 @@ class ThreadedServer:
         listener.setblocking(False)  # a spurious wake-up must not block accept()
         self._listener = listener
         self.port = listener.getsockname()[1]
+        if self._wsgi is not None:
+            self._wsgi.server_port = self.port
         self._waker, wake_reader = socket.socketpair()
         self.app.set_guard(self._runner.section)
         self._runner.start()
@@ -173,6 +203,8 @@ class ThreadedServer:
         while any(link.unwritten for link in links) and time.monotonic() < deadline:
             time.sleep(0.01)
         runner.stop(deadline)
+        if self._http_workers is not None:
+            self._http_workers.close(deadline)
         self._stopped.set()
 
     def __enter__(self) -> ThreadedServer:
@@ -247,6 +279,34 @@ class ThreadedServer:
                 continue
             if out.close:
                 self._runner.close_link(link)
+        wire, workers = self._driver.wire, self._http_workers
+        if workers is not None and wire.parked:
+            parked, wire.parked = wire.parked, []
+            for request in parked:
+                link = links.get(request.conn_id)
+                if link is not None and self._runner.running:
+                    self._runner.active_jobs += 1  # a graceful close waits for it too
+                    workers.submit((request, link.peer))
+
+    def _serve_http(self, job: tuple[ParkedRequest, Any]) -> None:
+        """Answer a request outside the Socket.IO path (a worker thread, lock not held)."""
+        parked, peer = job
+        try:
+            if self._wsgi is not None:
+                remote = (peer[0], peer[1]) if peer else None
+                response = self._wsgi.respond(
+                    parked.request, remote=remote, query_string=parked.query_string
+                )
+            else:
+                assert self._fallback is not None
+                response = self._fallback(parked.request)
+        except Exception:
+            request = parked.request
+            logger.exception("the fallback failed on %s %s", request.method, request.path)
+            response = _SERVER_ERROR
+        with self._runner.section:
+            self._runner.active_jobs -= 1
+            self._driver.wire.answer(parked, response, time.monotonic())
 
     def _accept(self, listener: socket.socket, wake_reader: socket.socket) -> None:
         with selectors.DefaultSelector() as selector, wake_reader:
@@ -257,16 +317,16 @@ class ThreadedServer:
                 if wake_reader in ready:
                     return
                 try:
-                    sock, _ = listener.accept()
+                    sock, peer = listener.accept()
                 except BlockingIOError:
                     continue
                 except OSError as exc:  # e.g. out of file descriptors: back off a little
                     logger.error("accept failed: %s", exc)
                     selector.select(0.1)
                     continue
-                self._adopt(sock)
+                self._adopt(sock, peer)
 
-    def _adopt(self, sock: socket.socket) -> None:
+    def _adopt(self, sock: socket.socket, peer: Any = None) -> None:
         tls = Tls(self.ssl, server_side=True) if self.ssl is not None else None
         runner = self._runner
         with runner.section:
@@ -275,6 +335,7 @@ class ThreadedServer:
                 return
             conn_id = self._driver.connection_made(secure=tls is not None)
             link = Link(runner, conn_id, sock=sock, tls=tls, name=runner.name)
+            link.peer = peer
             runner.links[conn_id] = link
             link.start()
 
@@ -287,3 +348,8 @@ class ThreadedServer:
             self._waker.close()
         if self._listener is not None:
             self._listener.close()
+
+
+_SERVER_ERROR = HttpResponse(
+    500, (("Content-Type", "text/plain; charset=utf-8"),), b"Internal Server Error"
+)

@@ -20,6 +20,7 @@ import contextlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import h11
 from wsproto import ConnectionType, WSConnection
@@ -42,7 +43,7 @@ from ._common import (
 )
 from ._messages import MessageAssembler, MessageTooBig
 
-__all__ = ["Transmit", "WireServer"]
+__all__ = ["ParkedRequest", "Transmit", "WireServer"]
 
 #: Serves requests outside the Engine.IO path (e.g. an HTML page); None answers 404.
 Fallback = Callable[[HttpRequest], HttpResponse]
@@ -62,6 +63,18 @@ class Transmit:
     conn_id: int
     data: bytes
     close: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedRequest:
+    """A request outside the Engine.IO path, waiting for :meth:`WireServer.answer`."""
+
+    conn_id: int
+    #: Identifies this request on its connection (negative: never an engine request id).
+    token: int
+    request: HttpRequest
+    #: The raw query string (``request.query`` keeps the first of repeated parameters).
+    query_string: str
 
 
 class _Connection:
@@ -106,7 +119,11 @@ class WireServer:
     """An Engine.IO endpoint on raw bytes.
 
     ``engine`` defaults to a new :class:`EngineServer` built from ``config``;
-    its events are re-exported by :meth:`events`.
+    its events are re-exported by :meth:`events`.  Requests outside the
+    Engine.IO path go to ``fallback`` there and then; with ``park_fallback``
+    they wait in :attr:`parked` instead (their connection parses nothing more
+    meanwhile, as during a long poll) until the caller, for instance a worker
+    thread running a WSGI app, hands the response to :meth:`answer`.
     """
 
     def __init__(
@@ -115,11 +132,16 @@ class WireServer:
         *,
         config: EngineConfig | None = None,
         fallback: Fallback | None = None,
+        park_fallback: bool = False,
         max_header_bytes: int = 16 * 1024,
     ) -> None:
         self.engine = engine if engine is not None else EngineServer(config)
         self.config = self.engine.config
         self.fallback = fallback
+        self.park_fallback = park_fallback
+        #: Requests waiting for :meth:`answer` (with ``park_fallback``); take them from here.
+        self.parked: list[ParkedRequest] = []
+        self._tokens = itertools.count(-1, -1)
         self.max_header_bytes = max_header_bytes
         self._connections: dict[int, _Connection] = {}
         self._by_request: dict[int, _Connection] = {}
@@ -211,7 +233,14 @@ class WireServer:
         assert request_id is not None
         self._by_request.pop(request_id, None)
         self._mark_closing(conn)
-        self.engine.request_aborted(request_id, now)
+        if request_id > 0:  # not a parked request: the engine was waiting on it
+            self.engine.request_aborted(request_id, now)
+
+    def answer(self, parked: ParkedRequest, response: HttpResponse, now: float) -> None:
+        """The response to a parked request (dropped if its client left meanwhile)."""
+        conn = self._connections.get(parked.conn_id)
+        if conn is not None and conn.request_id == parked.token:
+            self._send_response(conn, response, now)
 
     def events(self) -> list[ServerEvent]:
         """Drain the engine's application events."""
@@ -288,6 +317,12 @@ class WireServer:
         request = self._build_request(conn)
         conn.body = []
         if not request.path.startswith(self.config.path):
+            if self.park_fallback:
+                conn.request_id = next(self._tokens)
+                assert conn.request is not None
+                query = urlsplit(conn.request.target.decode("latin-1")).query
+                self.parked.append(ParkedRequest(conn.conn_id, conn.request_id, request, query))
+                return
             response = self.fallback(request) if self.fallback is not None else _NOT_FOUND
             self._send_response(conn, response, now)
             return
