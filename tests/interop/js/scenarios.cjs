@@ -5,7 +5,8 @@
 // Input (JSON on stdin):
 //   {"url": "http://127.0.0.1:PORT", "package": "socket.io-client",
 //    "flavour": "v4" | "v2", "mode": "websocket" | "polling" | "upgrade",
-//    "scenarios": ["connect", ...], "echo_cases": {"name": [args...]}}
+//    "scenarios": ["connect", ...], "echo_cases": {"name": [args...]},
+//    "path": "/sio/socket.io"}  (optional: the client's `path` option; default /socket.io)
 // Output (one JSON object on stdout):
 //   {"package": {"name": ..., "version": ...}, "results": {scenario: {"ok": ...} | {"error": ...}}}
 //
@@ -104,6 +105,7 @@ function clientOptions(extra) {
   // forceNew: one Manager (one Engine.IO connection) per client, never shared.
   // reconnection: false: a lost connection is an observation, not silently repaired.
   const options = { forceNew: true, reconnection: false, timeout: WAIT_MS };
+  if (input.path) options.path = input.path; // Socket.IO mounted below a prefix
   if (extra) return Object.assign(options, extra);
   if (mode === "websocket") options.transports = ["websocket"];
   else if (mode === "polling") options.transports = ["polling"];
