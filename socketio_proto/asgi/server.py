@@ -56,10 +56,10 @@ from ..app.server import PendingCall, Server
 from ..asyncio._common import LoopRunner, call_in_loop, logger, wrap_pending
 from ..driver import DEFAULT_MAX_OUTGOING_BYTES
 from ..driver.guard import LoopGuard
+from ..driver.server import AppDriver
 from ..engineio.events import CloseWebSocket, Respond, SendWebSocket
 from ..engineio.http import HttpRequest, HttpResponse
 from ..errors import LocalProtocolError
-from ._common import EngineDriver
 
 __all__ = ["ASGIApp", "ASGIApplication", "Message", "Receive", "Scope", "Send", "route_path"]
 
@@ -126,7 +126,7 @@ class _WebSocket:
         self.wakeup.set()
 
 
-class ASGIApp(LoopRunner[EngineDriver]):
+class ASGIApp(LoopRunner[AppDriver]):
     """An ASGI application serving ``app`` at ``/<socketio_path>/``.
 
     ``other_asgi_app`` gets every other request and the ``lifespan`` scope (without
@@ -162,7 +162,7 @@ class ASGIApp(LoopRunner[EngineDriver]):
         self.socketio_path = f"/{stripped}/"
         self.max_outgoing_bytes = max_outgoing_bytes
         self.shutdown_timeout = shutdown_timeout
-        self._driver = EngineDriver(app, concurrent=concurrent)
+        self._driver = AppDriver(app, app.engine, concurrent=concurrent)
         self._bound: asyncio.AbstractEventLoop | None = None
         self._responses: dict[int, asyncio.Future[HttpResponse]] = {}
         self._websockets: dict[int, _WebSocket] = {}

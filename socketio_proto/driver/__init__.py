@@ -6,12 +6,14 @@ Write an adapter for another runtime on top of :class:`ServerDriver` and
 
 from .client import ClientDriver, Endpoint, with_transports
 from .scheduler import JobScheduler
-from .server import DEFAULT_MAX_OUTGOING_BYTES, ServerDriver
+from .server import DEFAULT_MAX_OUTGOING_BYTES, AppDriver, EventSource, ServerDriver
 
 __all__ = [
     "DEFAULT_MAX_OUTGOING_BYTES",
+    "AppDriver",
     "ClientDriver",
     "Endpoint",
+    "EventSource",
     "JobScheduler",
     "ServerDriver",
     "with_transports",

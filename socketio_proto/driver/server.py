@@ -18,18 +18,90 @@ It owns no socket, thread or clock; adapters call it from one thread at a time.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from ..app.jobs import Job
 from ..app.server import Server
+from ..engineio.events import ServerEvent as EngineEvent
 from ..wire.server import Fallback, Transmit, WireServer
 from .scheduler import JobScheduler
 
-__all__ = ["DEFAULT_MAX_OUTGOING_BYTES", "ServerDriver"]
+__all__ = ["DEFAULT_MAX_OUTGOING_BYTES", "AppDriver", "EventSource", "ServerDriver"]
 
 #: Bytes a connection may leave unwritten before it is treated as a slow consumer.
 DEFAULT_MAX_OUTGOING_BYTES = 4 * 1024 * 1024
 
 
-class ServerDriver:
+class EventSource(Protocol):
+    """Where Engine.IO events come from: an engine or a :class:`WireServer`."""
+
+    def events(self) -> list[EngineEvent]: ...
+    def next_deadline(self) -> float | None: ...
+    def handle_timeout(self, now: float) -> None: ...
+
+
+class AppDriver:
+    """An application over an Engine.IO event source: events in, handler jobs out.
+
+    :class:`ServerDriver` adds the wire layer for raw TCP; an adapter whose
+    server already speaks HTTP and WebSocket (ASGI) feeds the engine itself and
+    uses this class with ``app.engine`` as the source.  ``concurrent``: release
+    every handler job at once instead of one at a time per Engine.IO connection.
+    """
+
+    def __init__(self, app: Server, source: EventSource, *, concurrent: bool = False) -> None:
+        self.app = app
+        self.source = source
+        self.scheduler = JobScheduler(concurrent=concurrent)
+        self._ready: list[Job] = []
+
+    # -- time ----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The earliest of the source's and the application's deadlines."""
+        source, app = self.source.next_deadline(), self.app.next_deadline()
+        if source is None:
+            return app
+        return source if app is None else min(source, app)
+
+    def handle_timeout(self, now: float) -> None:
+        self.source.handle_timeout(now)
+        self.app.handle_timeout(now)
+        self.pump(now)
+
+    # -- handler jobs --------------------------------------------------------------------
+
+    def take_jobs(self) -> list[Job]:
+        """Jobs that may start now; run each, then report it to :meth:`job_finished`."""
+        ready, self._ready = self._ready, []
+        return ready
+
+    def job_finished(self, job: Job, now: float) -> None:
+        """``job`` ran to its end (or failed); the next job of its connection may start."""
+        following = self.scheduler.finished(job)
+        if following is not None:
+            self._ready.append(following)
+        self.pump(now)
+
+    def pending_jobs(self) -> bool:
+        """Whether jobs are released and not yet taken."""
+        return bool(self._ready)
+
+    def pump(self, now: float) -> None:
+        """Move the source's events into the application and its work into the scheduler."""
+        app = self.app
+        while True:
+            events = self.source.events()
+            for event in events:
+                app.handle_engine_event(event, now)
+            jobs = app.process()
+            if jobs:
+                self._ready += self.scheduler.add(jobs)
+            elif not events:
+                return
+
+
+class ServerDriver(AppDriver):
     """One application served on any number of TCP connections.
 
     ``park_fallback``: requests outside the Socket.IO path wait in
@@ -52,16 +124,14 @@ class ServerDriver:
     ) -> None:
         if max_outgoing_bytes < 1:
             raise ValueError("max_outgoing_bytes must be positive")
-        self.app = app
         self.wire = WireServer(
             engine=app.engine,
             fallback=fallback,
             park_fallback=park_fallback,
             max_header_bytes=max_header_bytes,
         )
-        self.scheduler = JobScheduler(concurrent=concurrent)
+        super().__init__(app, self.wire, concurrent=concurrent)
         self.max_outgoing_bytes = max_outgoing_bytes
-        self._ready: list[Job] = []
         self.closed = False
 
     # -- connections ---------------------------------------------------------------------
@@ -73,54 +143,22 @@ class ServerDriver:
     def receive_data(self, conn_id: int, data: bytes, now: float) -> None:
         """Bytes from ``conn_id`` (``b""``: EOF)."""
         self.wire.receive_data(conn_id, data, now)
-        self._pump(now)
+        self.pump(now)
 
     def connection_lost(self, conn_id: int, now: float) -> None:
         """``conn_id`` is gone (reset, closed, or cut off as too slow)."""
         self.wire.connection_lost(conn_id, now)
-        self._pump(now)
+        self.pump(now)
 
     def too_slow(self, unwritten: int) -> bool:
         """Whether a connection with ``unwritten`` bytes pending must be cut off."""
         return unwritten > self.max_outgoing_bytes
 
-    # -- time ----------------------------------------------------------------------------
-
-    def next_deadline(self) -> float | None:
-        """The earliest of the wire's and the application's deadlines."""
-        wire, app = self.wire.next_deadline(), self.app.next_deadline()
-        if wire is None:
-            return app
-        return wire if app is None else min(wire, app)
-
-    def handle_timeout(self, now: float) -> None:
-        self.wire.handle_timeout(now)
-        self.app.handle_timeout(now)
-        self._pump(now)
-
-    # -- handler jobs --------------------------------------------------------------------
-
-    def take_jobs(self) -> list[Job]:
-        """Jobs that may start now; run each, then report it to :meth:`job_finished`."""
-        ready, self._ready = self._ready, []
-        return ready
-
-    def job_finished(self, job: Job, now: float) -> None:
-        """``job`` ran to its end (or failed); the next job of its connection may start."""
-        following = self.scheduler.finished(job)
-        if following is not None:
-            self._ready.append(following)
-        self._pump(now)
-
-    def pending_jobs(self) -> bool:
-        """Whether jobs are released and not yet taken."""
-        return bool(self._ready)
-
     # -- output --------------------------------------------------------------------------
 
     def transmit(self, now: float) -> list[Transmit]:
         """Bytes to write, per connection (also after application calls made outside handlers)."""
-        self._pump(now)
+        self.pump(now)
         return self.wire.transmit(now)
 
     def shutdown(self, now: float) -> None:
@@ -131,17 +169,4 @@ class ServerDriver:
         self.closed = True
         self.app.sio.close(now)
         self.app.engine.close_all(now)
-        self._pump(now)
-
-    def _pump(self, now: float) -> None:
-        """Move engine events into the application and its work into the scheduler."""
-        app = self.app
-        while True:
-            events = self.wire.events()
-            for event in events:
-                app.handle_engine_event(event, now)
-            jobs = app.process()
-            if jobs:
-                self._ready += self.scheduler.add(jobs)
-            elif not events:
-                return
+        self.pump(now)
