@@ -46,6 +46,7 @@ from tests.interop.test_js_client import (
     MODES,
     SCENARIOS_JS,
     STREAM_LENGTH,
+    ScenarioReport,
     binary_paths,
     from_js,
     to_js,
@@ -105,31 +106,9 @@ def client_modules() -> Path:
 
 
 @dataclass
-class Observed:
-    mode: str
-    report: dict[str, Any]
+class Observed(ScenarioReport):
     node_stderr: str
     server: RunningServer
-
-    def result(self, scenario: str) -> Any:
-        entry = self.report["results"].get(scenario)
-        assert entry is not None, f"the runner did not report {scenario!r}"
-        assert "error" not in entry, (
-            f"scenario {scenario!r} failed in Node: {entry['error']}\n"
-            f"{json.dumps(entry.get('clients'), indent=1, ensure_ascii=False)}"
-        )
-        return entry["ok"]
-
-    def check_transports(self, records: list[dict[str, Any]]) -> None:
-        assert records, "the scenario reported no clients"
-        for record in records:
-            assert record["upgrade_errors"] == [], record
-            if self.mode == "upgrade":
-                assert record["upgrades"] == ["websocket"], record
-                assert record["end"] == "websocket", record
-            else:
-                assert record["upgrades"] == [], record
-                assert record["start"] == record["end"] == self.mode, record
 
 
 def _run_node(modules: Path, server: RunningServer, mode: str, path: str | None) -> Observed:

@@ -28,19 +28,17 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.demo_server import DemoProcess, running_demo
+from tests.support.demo_server import URL_BANNER, DemoProcess, running_demo
 from tests.support.npm import ensure_node_modules, node_executable
+from tests.support.processes import running_server
 
 pytestmark = pytest.mark.interop
 
@@ -51,9 +49,6 @@ CLIENT_BUNDLE = Path("socket.io-client", "dist", "socket.io.min.js")
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 _DRIVER_TIMEOUT = 90.0
 _TAIL = 6000
-_BANNER = re.compile(r"on (http://[^/\s]+)/")
-_START_TIMEOUT = 30.0
-_STOP_TIMEOUT = 15.0
 
 #: What each tab's log must read at the end, in order (see drive_page.cjs).
 EXPECTED_LOG_A = [
@@ -228,51 +223,5 @@ def test_flask_example_page_in_chromium(node_modules: Path, artefacts: Path) -> 
 def running_flask_example(client_js: Path) -> Iterator[DemoProcess]:
     """``python examples/flask_app/app.py --port 0 --client-js ...``; SIGINT at the end."""
     command = [sys.executable, str(FLASK_EXAMPLE), "--port", "0", "--client-js", str(client_js)]
-    with tempfile.NamedTemporaryFile("w+", suffix=".stderr", delete=False) as err:
-        stderr_path = Path(err.name)
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        server = DemoProcess(_read_url(process, stderr_path), process, stderr_path)
+    with running_server("Flask example", command, URL_BANNER) as server:
         yield server
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"the Flask example ignored SIGINT:\n{server.stderr()}") from None
-        assert process.returncode == 0, f"exit {process.returncode}:\n{server.stderr()}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        stderr_path.unlink(missing_ok=True)
-
-
-def _read_url(process: subprocess.Popen[str], stderr_path: Path) -> str:
-    found: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            match = _BANNER.search(line)
-            if match:
-                found.append(match.group(1))
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(_START_TIMEOUT)
-    if not found:
-        process.kill()
-        raise AssertionError(
-            f"the server did not start:\n{stderr_path.read_text(errors='replace')}"
-        )
-    return found[0]

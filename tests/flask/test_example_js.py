@@ -14,21 +14,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.interop.test_js_client import CLIENT_PACKAGES
+from tests.support.demo_server import URL_BANNER
 from tests.support.npm import ensure_node_modules, node_executable
+from tests.support.processes import ServerProcess, running_server
 
 pytestmark = pytest.mark.interop
 
@@ -39,39 +37,14 @@ MODES = ("websocket", "polling", "upgrade")
 TIMEOUT = 30.0
 
 
-@dataclass
-class Example:
-    url: str
-    process: subprocess.Popen[str]
-    stderr: list[str]
+Example = ServerProcess
 
 
 @contextlib.contextmanager
 def running_example(*extra: str) -> Iterator[Example]:
-    process = subprocess.Popen(
-        [sys.executable, str(EXAMPLE), "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None and process.stderr is not None
-    stderr: list[str] = []
-    drain = threading.Thread(target=lambda: stderr.extend(process.stderr or ()), daemon=True)
-    drain.start()
-    try:
-        banner = process.stdout.readline()
-        match = re.search(r"(http://\S+?)/ ", banner)
-        assert match, f"no banner: {banner!r} {''.join(stderr)}"
-        yield Example(match.group(1), process, stderr)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(TIMEOUT) == 0, "".join(stderr)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        process.stdout.close()
-        drain.join(TIMEOUT)
+    command = [sys.executable, str(EXAMPLE), "--port", "0", *extra]
+    with running_server("Flask example", command, URL_BANNER) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -169,25 +169,11 @@ def binary_paths(value: Any, where: str = "$") -> list[str]:
 
 
 @dataclass
-class NodeRun:
-    """One run of ``js/scenarios.cjs``: every scenario of one client and mode."""
+class ScenarioReport:
+    """What ``js/scenarios.cjs`` reported for one transport mode."""
 
-    package: str
     mode: str
-    demo: DemoProcess
     report: dict[str, Any]
-    node_stderr: str
-
-    def __repr__(self) -> str:
-        return f"NodeRun({self.package}, mode={self.mode}, server={self.demo.url})"
-
-    def diagnostics(self) -> str:
-        return (
-            f"--- Node stderr ({self.package}, mode {self.mode}) ---\n"
-            f"{self.node_stderr[-_STDERR_TAIL:] or '(empty)'}\n"
-            f"--- demo server stderr ({self.demo.url}) ---\n"
-            f"{self.demo.stderr()[-_STDERR_TAIL:] or '(empty)'}"
-        )
 
     def result(self, scenario: str) -> Any:
         """What the scenario observed; fails the test if it could not complete."""
@@ -212,6 +198,26 @@ class NodeRun:
             else:
                 assert record["upgrades"] == [], record
                 assert record["start"] == record["end"] == self.mode, record
+
+
+@dataclass
+class NodeRun(ScenarioReport):
+    """One run of ``js/scenarios.cjs``: every scenario of one client and mode."""
+
+    package: str
+    demo: DemoProcess
+    node_stderr: str
+
+    def __repr__(self) -> str:
+        return f"NodeRun({self.package}, mode={self.mode}, server={self.demo.url})"
+
+    def diagnostics(self) -> str:
+        return (
+            f"--- Node stderr ({self.package}, mode {self.mode}) ---\n"
+            f"{self.node_stderr[-_STDERR_TAIL:] or '(empty)'}\n"
+            f"--- demo server stderr ({self.demo.url}) ---\n"
+            f"{self.demo.stderr()[-_STDERR_TAIL:] or '(empty)'}"
+        )
 
 
 def run_scenarios(
@@ -262,7 +268,7 @@ def run_scenarios(
             f"{done.stdout[-_STDERR_TAIL:]}\n--- Node stderr ---\n{done.stderr[-_STDERR_TAIL:]}\n"
             f"--- demo server stderr ---\n{demo.stderr()[-_STDERR_TAIL:]}"
         )
-    return NodeRun(package, mode, demo, report, done.stderr)
+    return NodeRun(mode, report, package, demo, done.stderr)
 
 
 def show_diagnostics(run: NodeRun) -> NodeRun:

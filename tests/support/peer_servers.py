@@ -26,13 +26,10 @@ which would only warn; its few asserts carry their own messages.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +39,7 @@ import pytest
 
 from tests.support.demo_server import DemoProcess
 from tests.support.npm import ensure_node_modules, node_executable
+from tests.support.processes import running_server
 
 __all__ = [
     "PEERS",
@@ -60,8 +58,6 @@ PEERS: tuple[PeerName, ...] = ("node", "python-socketio")
 
 _SCRIPTS = Path(__file__).resolve().parent.parent / "interop" / "node_server"
 _BANNER = re.compile(r"listening on port (\d+)")
-_START_TIMEOUT = 30.0
-_STOP_TIMEOUT = 10.0
 
 
 @dataclass
@@ -95,61 +91,16 @@ def _command(name: PeerName) -> tuple[list[str], Mapping[str, str]]:
 @contextlib.contextmanager
 def running_peer(name: PeerName) -> Iterator[PeerServer]:
     """Start the ``name`` peer server; stop it (and check it stopped cleanly) on exit."""
-    command, extra_env = _command(name)
-    with tempfile.NamedTemporaryFile("w+", suffix=f".{name}.stderr", delete=False) as err:
-        stderr_path = Path(err.name)
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, **extra_env},
-        )
-    try:
-        port = _read_port(name, process, stderr_path)
-        peer = PeerServer(name, f"http://127.0.0.1:{port}", process, stderr_path)
-        yield peer
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"the {name} server ignored SIGTERM:\n{peer.stderr()}") from None
-        assert process.returncode == 0, (
-            f"the {name} server exited with {process.returncode}:\n{peer.stderr()}"
-        )
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        stderr_path.unlink(missing_ok=True)
-
-
-def _read_port(name: str, process: subprocess.Popen[str], stderr_path: Path) -> int:
-    found: list[int] = []
-    done = threading.Event()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            match = _BANNER.search(line)
-            if match and not found:
-                found.append(int(match.group(1)))
-                done.set()
-            # Keep draining, so that a chatty server never blocks on a full pipe.
-        done.set()  # EOF: the server exited
-
-    threading.Thread(target=read, daemon=True, name=f"{name}-stdout").start()
-    done.wait(_START_TIMEOUT)
-    if not found:
-        process.kill()
-        process.wait()
-        stderr = stderr_path.read_text(errors="replace")
-        raise AssertionError(f"the {name} server did not start:\n{stderr}")
-    return found[0]
+    command, env = _command(name)
+    with running_server(
+        f"{name} server",
+        command,
+        _BANNER,
+        url=lambda port: f"http://127.0.0.1:{port}",
+        env=env,
+        stop=signal.SIGTERM,
+    ) as running:
+        yield PeerServer(name, running.url, running.process, running.stderr_path)
 
 
 # -- pytest plugin: show the servers' stderr on failure -------------------------------------
