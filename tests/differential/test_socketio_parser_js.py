@@ -24,6 +24,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from socketio_proto.errors import ProtocolError
+from socketio_proto.socketio.binary import has_binary
 from socketio_proto.socketio.packet import RESERVED_EVENTS, Packet, PacketType, SocketIORevision
 from socketio_proto.socketio.parser import Decoder, Encoder
 from socketio_proto.testing import strategies as sps
@@ -31,6 +32,7 @@ from tests.differential.conftest import (
     JsHarness,
     has_float,
     has_index_key,
+    has_proto_key,
     js_equal,
     messages_from_wire,
     messages_to_wire,
@@ -105,6 +107,16 @@ def agree(ours: DecodeResult, theirs: DecodeResult) -> bool:
     )
 
 
+def js_encoder_drops_key(packet: Packet) -> bool:
+    """Whether socket.io-parser's encoder loses part of this packet.
+
+    Its binary deconstruction copies objects key by key with plain assignment,
+    so an own ``"__proto__"`` key sets the copy's prototype and vanishes from
+    the JSON it sends. Our encoder keeps the key.
+    """
+    return has_binary(packet.data) and has_proto_key(packet.data)
+
+
 # -- round trips ------------------------------------------------------------------
 
 
@@ -127,6 +139,7 @@ def test_python_encodes_js_decodes(js: JsHarness, revision: SocketIORevision, da
 @given(data=st.data())
 def test_js_encodes_python_decodes(js: JsHarness, revision: SocketIORevision, data: Any) -> None:
     packet = data.draw(PACKETS[revision])
+    assume(not js_encoder_drops_key(packet))
     messages = messages_from_wire(
         js.call("sio.encode", rev=revision, packet=sio_packet_to_wire(packet))
     )
@@ -148,6 +161,7 @@ def test_encodings_identical_without_floats(
     packet = data.draw(PACKETS[revision])
     # Floats print differently (1e-07 vs 1e-7); index-like keys reorder in JS.
     assume(not has_float(packet.data) and not has_index_key(packet.data))
+    assume(not js_encoder_drops_key(packet))
     ours = Encoder(revision=revision).encode(packet)
     theirs = messages_from_wire(
         js.call("sio.encode", rev=revision, packet=sio_packet_to_wire(packet))
