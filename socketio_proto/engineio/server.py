@@ -199,6 +199,8 @@ class EngineServer:
         self._events: list[ServerEvent] = []
         self._outputs: list[Output] = []
         self._dirty: dict[str, _Session] = {}
+        # The last message _send_now encoded, how, and the result (for broadcasts).
+        self._last_sent: tuple[str | bytes, int, bool, str | bytes] | None = None
         self._timers: list[tuple[float, int, str]] = []
         self._ids = itertools.count(1)
         self._timer_seq = itertools.count()
@@ -278,7 +280,13 @@ class EngineServer:
         compress the body).  WebSocket compression is per connection.
         """
         session = self._sessions.get(sid)
-        if session is None or session.state in (_S.CLOSING, _S.CLOSED):
+        if session is None:
+            return False
+        state = session.state
+        if state is _S.WEBSOCKET and not session.queue:
+            self._send_now(session, messages)
+            return True
+        if state is _S.CLOSING or state is _S.CLOSED:
             return False
         # Validate everything first, so a bad message queues none of the batch.
         packets = [message_packet(data) for data in messages]
@@ -683,6 +691,29 @@ class EngineServer:
         self._get_owner.pop(request_id, None)
         session.get_request_id = session.get_request = None
         self._outputs.append(Respond(request_id, self._poll_response(session, request, packets)))
+
+    def _send_now(self, session: _Session, messages: Iterable[str | bytes]) -> None:
+        """Messages straight to an open WebSocket with nothing queued before them.
+
+        A broadcast sends the same message objects to every target: the last
+        encoding is remembered, so each is encoded once, and the wire layer
+        frames it once too (it sees the same object).
+        """
+        ws, revision, base64 = session.ws, session.revision, not session.supports_binary
+        assert ws is not None
+        encoded: list[str | bytes] = []
+        for data in messages:  # validate and encode all before anything leaves
+            last = self._last_sent
+            if last is not None and last[0] is data and last[1] == revision and last[2] == base64:
+                encoded.append(last[3])
+                continue
+            if type(data) is str and data.isascii():
+                message: str | bytes = "4" + data
+            else:
+                message = encode_packet(message_packet(data), revision, base64=base64)
+            self._last_sent = (data, revision, base64, message)
+            encoded.append(message)
+        self._outputs += [SendWebSocket(ws, message) for message in encoded]
 
     def _flush(self, session: _Session) -> None:
         if not session.queue or session.state is _S.CLOSED:

@@ -453,10 +453,20 @@ class SocketServer:
         Sockets in ``exclude`` are skipped.  With recovery on, non-volatile
         events get an offset appended and are stored for replay.
         """
-        adapter = self._require_namespace(namespace).adapter
-        options = self._options(to, exclude, volatile, compress)
+        ns = self._require_namespace(namespace)
+        adapter = ns.adapter
         packet = Packet(PacketType.EVENT, namespace, [event, *args])
-        self._encode(packet)  # validate before anything is stored or sent
+        frames = self._encode(packet)  # validate before anything is stored or sent
+        if type(to) is str and not exclude and self._recovery is None:
+            # The common reply to one socket: no room lookup, no options.  Only
+            # the in-memory adapter is known to have no other node to tell.
+            socket = ns.sockets.get(to)
+            if socket is not None and type(adapter) is InMemoryAdapter:
+                if socket.conn.revision == 4:
+                    frames = self._encode_v4(packet)
+                self._send_frames(socket, frames, volatile, compress)
+                return
+        options = self._options(to, exclude, volatile, compress)
         if self._recovery is not None and not volatile:
             plain = packet
             offset = self.config.id_generator()

@@ -1,8 +1,36 @@
-"""Reassembling WebSocket messages from wsproto's fragments, within a size limit."""
+"""WebSockets that negotiated permessage-deflate: wsproto framing behind our codec's interface.
+
+:class:`~socketio_proto.wire.websocket.FrameCodec` handles every WebSocket
+without extensions; a connection that negotiated compression is framed by
+wsproto instead, wrapped here so that the wire layers see one interface.
+"""
 
 from __future__ import annotations
 
+from wsproto import WSConnection
 from wsproto import events as ws_events
+from wsproto.connection import ConnectionState
+from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
+from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
+
+from .websocket import (
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
+    Close,
+    CodecState,
+    Ping,
+    Received,
+    WebSocketError,
+)
+
+__all__ = ["MessageAssembler", "MessageTooBig", "WsprotoFraming"]
+
+_STATES = {
+    ConnectionState.OPEN: CodecState.OPEN,
+    ConnectionState.LOCAL_CLOSING: CodecState.LOCAL_CLOSING,
+    # Our codec stays OPEN until it replies to the peer's close.
+    ConnectionState.REMOTE_CLOSING: CodecState.OPEN,
+}
 
 
 class MessageTooBig(Exception):
@@ -38,3 +66,65 @@ class MessageAssembler:
         self._parts += data
         whole, self._parts = bytes(self._parts), bytearray()
         return whole.decode("utf-8", "surrogatepass") if isinstance(chunk, str) else whole
+
+
+class WsprotoFraming:
+    """Our codec's interface (:class:`~socketio_proto.wire.websocket.FrameCodec`) on wsproto."""
+
+    __slots__ = ("_assembler", "_ws")
+
+    def __init__(self, ws: WSConnection, max_message_bytes: int) -> None:
+        self._ws = ws
+        self._assembler = MessageAssembler(max_message_bytes)
+
+    @property
+    def state(self) -> CodecState:
+        return _STATES.get(self._ws.state, CodecState.CLOSED)
+
+    def receive(self, data: bytes) -> list[Received]:
+        ws = self._ws
+        received: list[Received] = []
+        ws.receive_data(data)
+        try:
+            for event in ws.events():
+                if isinstance(event, ws_events.TextMessage | ws_events.BytesMessage):
+                    try:
+                        message = self._assembler.add(event)
+                    except MessageTooBig:
+                        raise WebSocketError(CLOSE_TOO_BIG, "message too big") from None
+                    if message is not None:
+                        received.append(message)
+                elif isinstance(event, ws_events.Ping):
+                    received.append(Ping(bytes(event.payload)))
+                elif isinstance(event, ws_events.CloseConnection):
+                    if ws.state is ConnectionState.OPEN:
+                        # wsproto reports a framing error (bad RSV bits, opcode, UTF-8...)
+                        # as a CloseConnection of its own, with the code to fail with.
+                        raise WebSocketError(event.code, event.reason or "invalid frame")
+                    received.append(Close(event.code, event.reason or ""))
+                    break
+        except WsRemoteProtocolError as exc:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, str(exc)) from None
+        return received
+
+    def _send(self, event: ws_events.Event) -> bytes | None:
+        try:
+            return self._ws.send(event)
+        except WsLocalProtocolError:  # closing has begun: nothing more may be sent
+            return None
+
+    def send(self, message: str | bytes) -> bytes | None:
+        if isinstance(message, str):
+            return self._send(ws_events.TextMessage(data=message))
+        return self._send(ws_events.BytesMessage(data=message))
+
+    def pong(self, payload: bytes) -> bytes | None:
+        return self._send(ws_events.Pong(payload=payload))
+
+    def close(self, code: int = 1000, reason: str = "") -> bytes | None:
+        return self._send(ws_events.CloseConnection(code=code, reason=reason or None))
+
+    def reply_to_close(self, close: Close) -> bytes | None:
+        if self._ws.state is not ConnectionState.REMOTE_CLOSING:
+            return None
+        return self._send(ws_events.CloseConnection(code=close.code))

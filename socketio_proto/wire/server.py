@@ -1,4 +1,4 @@
-"""Drive an Engine.IO server from raw TCP bytes: h11 for HTTP, wsproto after an upgrade.
+"""Drive an Engine.IO server from raw TCP bytes: h11 for HTTP, our framing after an upgrade.
 
 One :class:`WireServer` serves every TCP connection of an endpoint, because an
 Engine.IO session spans connections (a polling GET parked on one connection is
@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 import h11
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws_events
-from wsproto.connection import ConnectionState
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
@@ -33,15 +32,19 @@ from ..engineio.config import EngineConfig
 from ..engineio.events import CloseWebSocket, Respond, SendWebSocket, ServerEvent
 from ..engineio.http import HttpRequest, HttpResponse
 from ..engineio.server import EngineServer, WebSocketAccepted
-from ._common import (
-    decode_headers,
-    encode_headers,
-    find_header,
-    message_event,
-    send_ws,
-    write_response,
+from ._common import decode_headers, encode_headers, find_header, write_response
+from ._messages import WsprotoFraming
+from .websocket import (
+    Close,
+    CodecState,
+    FrameCodec,
+    Ping,
+    Role,
+    WebSocketError,
+    binary_frame,
+    close_frame,
+    text_frame,
 )
-from ._messages import MessageAssembler, MessageTooBig
 
 __all__ = ["ParkedRequest", "Transmit", "WireServer"]
 
@@ -54,6 +57,7 @@ _BAD_REQUEST = HttpResponse(400, (("Content-Type", "text/plain"),), b"Bad Reques
 _NOT_FOUND = HttpResponse(404, (("Content-Type", "text/plain"),), b"Not Found")
 _HEAD_TOO_LARGE = HttpResponse(431, (("Content-Type", "text/plain"),), b"")
 _TOO_LARGE = HttpResponse(413, (("Content-Type", "text/plain"),), b"")
+_OPEN = CodecState.OPEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,6 @@ class ParkedRequest:
 
 class _Connection:
     __slots__ = (
-        "assembler",
         "body",
         "body_size",
         "closing",
@@ -95,12 +98,12 @@ class _Connection:
         "ws_id",
     )
 
-    def __init__(
-        self, conn_id: int, secure: bool, max_header_bytes: int, message_limit: int
-    ) -> None:
+    def __init__(self, conn_id: int, secure: bool, max_header_bytes: int) -> None:
         self.conn_id = conn_id
         self.secure = secure
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+        self.h11: h11.Connection | None = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=max_header_bytes
+        )
         #: Bytes fed to h11, and where the current message began among them.
         self.fed = 0
         self.message_start = 0
@@ -108,10 +111,10 @@ class _Connection:
         self.body: list[bytes] = []
         self.body_size = 0
         self.request_id: int | None = None
-        self.ws: WSConnection | None = None
+        self.ws: FrameCodec | WsprotoFraming | None = None
         self.ws_id: int | None = None
-        self.assembler = MessageAssembler(message_limit)
-        self.out = bytearray()
+        #: Bytes to write, in order (joined by :meth:`WireServer.transmit`).
+        self.out: list[bytes] = []
         self.closing = False
 
 
@@ -153,9 +156,7 @@ class WireServer:
 
     def connection_made(self, *, secure: bool = False) -> int:
         """A new TCP connection; ``secure`` if it is TLS.  Returns its id."""
-        conn = _Connection(
-            next(self._ids), secure, self.max_header_bytes, self.config.limits.max_payload_bytes
-        )
+        conn = _Connection(next(self._ids), secure, self.max_header_bytes)
         self._connections[conn.conn_id] = conn
         return conn.conn_id
 
@@ -172,6 +173,7 @@ class WireServer:
                 # cancelled long poll closes the session).
                 self._abort_request(conn, now)
                 return
+            assert conn.h11 is not None
             try:
                 conn.h11.receive_data(data)
             except RuntimeError:  # data after EOF or while closed
@@ -197,9 +199,11 @@ class WireServer:
         touched, self._touched = self._touched, {}
         result = []
         for conn in touched.values():
-            if conn.out or conn.closing:
-                result.append(Transmit(conn.conn_id, bytes(conn.out), conn.closing))
-                conn.out.clear()
+            out = conn.out
+            if out or conn.closing:
+                data = out[0] if len(out) == 1 else b"".join(out)
+                result.append(Transmit(conn.conn_id, data, conn.closing))
+                conn.out = []
         return result
 
     def _drain_engine(self, now: float) -> None:
@@ -209,19 +213,37 @@ class WireServer:
         bytes, so that what the wire layer writes itself (pongs, close replies)
         keeps its place in line however the bytes were chunked.
         """
+        by_ws, touched = self._by_ws, self._touched
+        # A broadcast hands every target the same message object: frame it once.
+        last_message: str | bytes | None = None
+        last_frame = b""
         while True:
             outputs = self.engine.outputs()
             if not outputs:
                 break
             for output in outputs:
-                if isinstance(output, Respond):
+                if type(output) is SendWebSocket:
+                    conn = by_ws.get(output.ws_id)
+                    if conn is None or conn.ws is None:
+                        continue
+                    ws, message = conn.ws, output.message
+                    if type(ws) is FrameCodec and ws.state is _OPEN:
+                        # Server frames are unmasked: the bytes suit any peer.
+                        if message is not last_message:
+                            last_message = message
+                            last_frame = (
+                                text_frame(message)
+                                if type(message) is str
+                                else binary_frame(message)  # type: ignore[arg-type]
+                            )
+                        conn.out.append(last_frame)
+                        touched[conn.conn_id] = conn
+                    else:
+                        self._write(conn, ws.send(message))
+                elif isinstance(output, Respond):
                     conn = self._by_request.pop(output.request_id, None)
                     if conn is not None:
                         self._send_response(conn, output.response, now)
-                elif isinstance(output, SendWebSocket):
-                    conn = self._by_ws.get(output.ws_id)
-                    if conn is not None and conn.ws is not None:
-                        self._send_ws(conn, message_event(output.message))
                 else:
                     assert isinstance(output, CloseWebSocket)
                     conn = self._by_ws.pop(output.ws_id, None)
@@ -257,6 +279,7 @@ class WireServer:
     # -- HTTP ---------------------------------------------------------------------------
 
     def _process_http(self, conn: _Connection, now: float) -> None:
+        assert conn.h11 is not None
         while not conn.closing and conn.request_id is None:
             try:
                 event = conn.h11.next_event()
@@ -300,6 +323,7 @@ class WireServer:
     @staticmethod
     def _consumed(conn: _Connection) -> int:
         """Bytes of this connection h11 has parsed so far."""
+        assert conn.h11 is not None
         return conn.fed - len(conn.h11.trailing_data[0])
 
     def _build_request(self, conn: _Connection) -> HttpRequest:
@@ -332,8 +356,9 @@ class WireServer:
 
     def _send_response(self, conn: _Connection, response: HttpResponse, now: float) -> None:
         conn.request_id = None
+        assert conn.h11 is not None
         try:
-            conn.out += write_response(conn.h11, response)
+            conn.out.append(write_response(conn.h11, response))
         except h11.LocalProtocolError:
             self._mark_closing(conn)
             return
@@ -347,9 +372,9 @@ class WireServer:
 
     def _respond_and_close(self, conn: _Connection, response: HttpResponse) -> None:
         """Answer (when h11 still can) and hang up: the connection cannot be reused."""
-        if conn.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+        if conn.h11 is not None and conn.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             with contextlib.suppress(h11.LocalProtocolError):
-                conn.out += write_response(conn.h11, response, close=True)
+                conn.out.append(write_response(conn.h11, response, close=True))
         self._mark_closing(conn)
 
     def _mark_closing(self, conn: _Connection) -> None:
@@ -359,7 +384,7 @@ class WireServer:
     # -- WebSocket ----------------------------------------------------------------------
 
     def _upgrade(self, conn: _Connection, now: float) -> None:
-        assert conn.request is not None
+        assert conn.request is not None and conn.h11 is not None
         upgrade = (find_header(conn.request.headers, b"upgrade") or "").lower()
         if upgrade != "websocket" or conn.request.method != b"GET":
             self._respond_and_close(conn, _BAD_REQUEST)
@@ -384,13 +409,24 @@ class WireServer:
         if isinstance(decision, HttpResponse):
             self._respond_and_close(conn, decision)
             return
-        extensions: list[Extension] = (
-            [PerMessageDeflate()] if self.config.websocket_compression else []
-        )
+        # Our framing unless permessage-deflate is on and offered: wsproto compresses.
+        offers = find_header(conn.request.headers, b"sec-websocket-extensions") or ""
+        deflate = self.config.websocket_compression and "permessage-deflate" in offers.lower()
+        extensions: list[Extension] = [PerMessageDeflate()] if deflate else []
         extra = encode_headers(decision.headers)
-        conn.out += ws.send(ws_events.AcceptConnection(extensions=extensions, extra_headers=extra))
+        conn.out.append(
+            ws.send(ws_events.AcceptConnection(extensions=extensions, extra_headers=extra))
+        )
         trailing, _ = conn.h11.trailing_data
-        conn.ws, conn.ws_id = ws, decision.ws_id
+        limit = self.config.limits.max_payload_bytes
+        conn.ws = (
+            WsprotoFraming(ws, limit)
+            if deflate
+            else FrameCodec(role=Role.SERVER, max_message_bytes=limit)
+        )
+        conn.ws_id = decision.ws_id
+        # The HTTP side is done with: keep an idle WebSocket small.
+        conn.h11 = conn.request = None
         self._by_ws[decision.ws_id] = conn
         self._touched[conn.conn_id] = conn
         self._drain_engine(now)  # the open packet goes out before any reply to trailing frames
@@ -400,61 +436,36 @@ class WireServer:
     def _receive_ws(self, conn: _Connection, data: bytes, now: float) -> None:
         ws = conn.ws
         assert ws is not None and conn.ws_id is not None
-        ws.receive_data(data or None)
-        try:
-            for event in ws.events():
-                if isinstance(event, ws_events.TextMessage | ws_events.BytesMessage):
-                    if not self._collect_fragment(conn, event, now):
-                        return
-                elif isinstance(event, ws_events.Ping):
-                    self._send_ws(conn, event.response())
-                elif isinstance(event, ws_events.CloseConnection):
-                    if ws.state is ConnectionState.REMOTE_CLOSING:
-                        self._send_ws(conn, event.response())
-                        self._ws_gone(conn, now)
-                    elif ws.state is ConnectionState.OPEN:
-                        # wsproto reports a framing error (bad RSV bits, opcode, UTF-8...)
-                        # as a CloseConnection of its own: fail with that code (1002, 1007).
-                        self._close_ws(conn, event.code)
-                        self._ws_gone(conn, now, error=True)
-                    else:
-                        self._ws_gone(conn, now)
-                    return
-        except WsRemoteProtocolError:
-            self._close_ws(conn, 1002)
-            self._ws_gone(conn, now, error=True)
-            return
         if not data:  # EOF without a close frame
             self._ws_gone(conn, now)
-
-    def _collect_fragment(
-        self,
-        conn: _Connection,
-        event: ws_events.TextMessage | ws_events.BytesMessage,
-        now: float,
-    ) -> bool:
-        """Buffer one fragment within the size limit; deliver the message when complete."""
+            return
         try:
-            message = conn.assembler.add(event)
-        except MessageTooBig:
-            self._close_ws(conn, 1009)
+            received = ws.receive(data)
+        except WebSocketError as exc:
+            self._write(conn, close_frame(exc.code))
             self._ws_gone(conn, now, error=True)
-            return False
-        if message is not None:
-            assert conn.ws_id is not None
-            self.engine.receive_websocket_message(conn.ws_id, message, now)
-            self._drain_engine(now)
-        return True
+            return
+        engine, ws_id = self.engine, conn.ws_id
+        for item in received:
+            if type(item) is str or type(item) is bytes:
+                engine.receive_websocket_message(ws_id, item, now)
+                self._drain_engine(now)
+            elif isinstance(item, Ping):
+                self._write(conn, ws.pong(item.payload))
+            else:
+                assert isinstance(item, Close)
+                self._write(conn, ws.reply_to_close(item))
+                self._ws_gone(conn, now)
+                return
 
-    def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
-        assert conn.ws is not None
-        data = send_ws(conn.ws, event)
+    def _write(self, conn: _Connection, data: bytes | None) -> None:
         if data is not None:
-            conn.out += data
+            conn.out.append(data)
             self._touched[conn.conn_id] = conn
 
     def _close_ws(self, conn: _Connection, code: int) -> None:
-        self._send_ws(conn, ws_events.CloseConnection(code=code))
+        assert conn.ws is not None
+        self._write(conn, conn.ws.close(code))
         self._mark_closing(conn)
 
     def _ws_gone(self, conn: _Connection, now: float, *, error: bool = False) -> None:

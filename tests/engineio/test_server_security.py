@@ -228,17 +228,25 @@ def test_fragmented_message_within_the_limit_is_reassembled() -> None:
     assert ws.messages == ["4abc€d", b"\x01\x02\x03"]
 
 
-def test_a_lying_frame_length_allocates_nothing_and_is_cut_at_the_limit() -> None:
+def test_a_lying_frame_length_is_refused_from_its_header() -> None:
+    # The header alone announces a message over the limit: the connection fails
+    # with 1009 before a byte of the payload is buffered.
     h = WireHarness(SUITE_CONFIG)
     ws, sid = h.open_websocket()
-    header = mask_frame(b"", opcode=0x2, declared_length=1 << 62)
-    key = header[-4:]
-    ws.send_raw(header)
-    assert ws.open
-    chunk = bytes(b ^ key[i % 4] for i, b in enumerate(b"\x00" * 65536))
+    ws.send_raw(mask_frame(b"", opcode=0x2, declared_length=1 << 62))
+    assert not ws.open
+    assert ws.close_code == 1009
+    assert h.closed_reason(sid) == "transport error"
+
+
+def test_fragments_adding_up_past_the_limit_are_cut_at_the_limit() -> None:
+    h = WireHarness(SUITE_CONFIG)
+    ws, sid = h.open_websocket()
+    chunk = b"\x00" * 65536
     sent = 0
+    ws.send_raw(mask_frame(chunk, opcode=0x2, fin=False))
     while ws.open:
-        ws.send_raw(chunk)
+        ws.send_raw(mask_frame(chunk, opcode=0x0, fin=False))
         sent += len(chunk)
         assert sent <= LIMIT + len(chunk)
     assert ws.close_code == 1009
