@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._fastinit import fast_init
 from ..errors import LocalProtocolError
 from ..socketio.server import NamespaceMatcher, namespace_matches
 
@@ -85,6 +86,7 @@ class Namespace:
         return self.server
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """A handler and the extra leading arguments its kind of registration receives."""
@@ -133,6 +135,13 @@ class HandlerRegistry:
 
     def resolve(self, namespace: str, event: str | int | float) -> Resolved | None:
         """The handler for ``event`` on ``namespace``, following the module's lookup order."""
+        objects = self._objects
+        if not self._dynamic and namespace not in objects and CATCH_ALL not in objects:
+            # The common case, first: a handler registered for this very event.
+            table = self._handlers.get(namespace)
+            handler = table.get(event) if table is not None else None
+            if handler is not None:
+                return Resolved(handler)
         if isinstance(event, str):
             for name, prefix in ((namespace, ()), (CATCH_ALL, (namespace,))):
                 owner = self._objects.get(name)

@@ -17,11 +17,13 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from .._fastinit import fast_init
 from ..errors import LocalProtocolError
 
 __all__ = ["Call", "Job", "ack_arguments", "advance", "run_async", "run_sync", "single"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Call:
     """One application function to call with ``args``; its result goes back to the job."""
@@ -34,6 +36,7 @@ class Call:
 Steps = Generator[Call, Any, None]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Job:
     """Application work caused by one Socket.IO event."""
@@ -81,7 +84,7 @@ def advance(
             except Exception as exc:
                 call = steps.throw(exc)
                 continue
-            if inspect.isawaitable(value):
+            if value is not None and inspect.isawaitable(value):
                 return value
             call = steps.send(value)
     except StopIteration:

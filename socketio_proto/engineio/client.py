@@ -130,6 +130,10 @@ ClientOutput = SendRequest | OpenWebSocket | SendWebSocket | CloseWebSocket
 class ClientState(Enum):
     """Where the client's session stands."""
 
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
+
     IDLE = "idle"
     OPENING = "opening"
     OPEN = "open"

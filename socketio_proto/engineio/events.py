@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .._fastinit import fast_init
 from .http import HttpRequest, HttpResponse
 from .packet import EngineRevision
 
@@ -45,6 +46,7 @@ class CloseReason(StrEnum):
 # -- events for the application -------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionOpened:
     """A client completed the handshake; ``sid`` is its new session."""
@@ -56,6 +58,7 @@ class SessionOpened:
     request: HttpRequest
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
     """A ``message`` packet arrived (text as ``str``, binary as ``bytes``)."""
@@ -64,6 +67,7 @@ class MessageReceived:
     data: str | bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionUpgraded:
     """The session switched to ``transport`` (the upgrade completed)."""
@@ -72,6 +76,7 @@ class SessionUpgraded:
     transport: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SessionClosed:
     """The session ended; nothing more will be sent or received on it."""
@@ -88,6 +93,7 @@ ServerEvent = SessionOpened | MessageReceived | SessionUpgraded | SessionClosed
 # -- outputs for the transport owner --------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Respond:
     """Write ``response`` to the HTTP request ``request_id``; it is complete."""
@@ -96,6 +102,7 @@ class Respond:
     response: HttpResponse
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SendWebSocket:
     """Send one message (``str``: text frame, ``bytes``: binary frame) on WebSocket ``ws_id``."""
@@ -104,6 +111,7 @@ class SendWebSocket:
     message: str | bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CloseWebSocket:
     """Close WebSocket ``ws_id`` with ``code``; the machine has forgotten it."""

@@ -75,6 +75,10 @@ _OK_BODY: Final = b"ok"
 class SessionState(Enum):
     """Where a session's transport stands."""
 
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
+
     POLLING = "polling"
     #: Polling is active and a WebSocket probe is open, waiting for ``2probe``.
     PROBING = "probing"
@@ -87,6 +91,10 @@ class SessionState(Enum):
 
 
 class _Input(Enum):
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
+
     PROBE_OPENED = "probe opened"
     PROBE_PING = "2probe"
     PROBE_UPGRADE = "5"

@@ -96,6 +96,10 @@ V2_SERVER_MESSAGE: Final = (
 class ClientState(Enum):
     """Where the client's connection stands."""
 
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
+
     #: Created; namespaces may be opened and emits buffered before :meth:`~SocketClient.connect`.
     IDLE = "idle"
     #: An engine was started and has not completed its handshake.
@@ -125,6 +129,10 @@ TRANSITIONS: Final[dict[tuple[ClientState, str], ClientState]] = {
 
 class NamespaceState(Enum):
     """Where one namespace of the client stands."""
+
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
 
     #: Wanted, waiting for an open engine to send CONNECT.
     PENDING = "pending"

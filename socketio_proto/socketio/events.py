@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .._fastinit import fast_init
 from ..engineio.client import EngineClient
 from ..engineio.http import HttpRequest
 
@@ -69,6 +70,7 @@ RECOVERABLE_REASONS = frozenset(
 # -- server side --------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConnectRequested:
     """A client asks to join ``namespace``; answer with ``accept(sid)`` or ``refuse(sid, ...)``.
@@ -90,6 +92,7 @@ class ConnectRequested:
     recovered: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EventReceived:
     """An EVENT arrived; if ``ack_id`` is not None the client waits for ``ack(...)``."""
@@ -101,6 +104,7 @@ class EventReceived:
     ack_id: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AckReceived:
     """The peer acknowledged our emit ``ack_id`` with ``args``."""
@@ -111,6 +115,7 @@ class AckReceived:
     args: list[Any]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AckTimedOut:
     """No acknowledgement for emit ``ack_id`` arrived in time; a late one will be ignored."""
@@ -120,6 +125,7 @@ class AckTimedOut:
     ack_id: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BroadcastAckCompleted:
     """Every target of broadcast ``ack_id`` replied, or the timeout fired first.
@@ -136,6 +142,7 @@ class BroadcastAckCompleted:
     timed_out: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Disconnected:
     """Socket ``sid`` left ``namespace``; nothing more reaches it."""
@@ -160,6 +167,7 @@ ServerEvent = (
 # -- client side --------------------------------------------------------------------------
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EngineStarted:
     """A new Engine.IO session was started (first connect or a reconnection).
@@ -174,6 +182,7 @@ class EngineStarted:
     attempt: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClientConnected:
     """The server accepted our CONNECT for ``namespace``."""
@@ -186,6 +195,7 @@ class ClientConnected:
     recovered: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConnectRefused:
     """The server refused ``namespace`` (CONNECT_ERROR); the namespace will not reconnect."""
@@ -195,6 +205,7 @@ class ConnectRefused:
     data: Any = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReconnectAttempt:
     """The connection was lost; attempt ``attempt`` starts at ``at`` (seconds, like ``now``)."""
@@ -203,6 +214,7 @@ class ReconnectAttempt:
     at: float
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ReconnectFailed:
     """Every reconnection attempt failed; the client gave up."""

@@ -68,6 +68,10 @@ __all__ = [
 class SocketState(Enum):
     """Where one namespace stands on one Engine.IO connection."""
 
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
+
     #: No socket: the namespace was never joined, or was left.
     NONE = "none"
     #: CONNECT received; the application has not answered yet.
@@ -77,6 +81,10 @@ class SocketState(Enum):
 
 class SocketInput(Enum):
     """What can happen to a namespace's socket."""
+
+    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
+    # states are hashed in every transition lookup).
+    __hash__ = object.__hash__
 
     CONNECT = "CONNECT"
     EVENT = "EVENT"

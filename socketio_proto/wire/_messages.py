@@ -21,6 +21,7 @@ from .websocket import (
     Ping,
     Received,
     WebSocketError,
+    close_frame,
 )
 
 __all__ = ["MessageAssembler", "MessageTooBig", "WsprotoFraming"]
@@ -123,6 +124,10 @@ class WsprotoFraming:
 
     def close(self, code: int = 1000, reason: str = "") -> bytes | None:
         return self._send(ws_events.CloseConnection(code=code, reason=reason or None))
+
+    def fail(self, code: int) -> bytes | None:
+        # wsproto already considers itself closed after a violation: frame it ourselves.
+        return close_frame(code)
 
     def reply_to_close(self, close: Close) -> bytes | None:
         if self._ws.state is not ConnectionState.REMOTE_CLOSING:

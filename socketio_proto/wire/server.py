@@ -28,6 +28,7 @@ from wsproto import events as ws_events
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from .._fastinit import fast_init
 from ..engineio.config import EngineConfig
 from ..engineio.events import CloseWebSocket, Respond, SendWebSocket, ServerEvent
 from ..engineio.http import HttpRequest, HttpResponse
@@ -39,10 +40,10 @@ from .websocket import (
     CodecState,
     FrameCodec,
     Ping,
+    Received,
     Role,
     WebSocketError,
     binary_frame,
-    close_frame,
     text_frame,
 )
 
@@ -60,6 +61,7 @@ _TOO_LARGE = HttpResponse(413, (("Content-Type", "text/plain"),), b"")
 _OPEN = CodecState.OPEN
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Transmit:
     """Bytes to write to connection ``conn_id``; close it afterwards if ``close``."""
@@ -442,10 +444,17 @@ class WireServer:
         try:
             received = ws.receive(data)
         except WebSocketError as exc:
-            self._write(conn, close_frame(exc.code))
-            self._ws_gone(conn, now, error=True)
+            # What came before the violation is delivered, however the stream was split.
+            if self._deliver(conn, exc.received, now):
+                self._write(conn, ws.fail(exc.code))
+                self._ws_gone(conn, now, error=True)
             return
-        engine, ws_id = self.engine, conn.ws_id
+        self._deliver(conn, received, now)
+
+    def _deliver(self, conn: _Connection, received: list[Received], now: float) -> bool:
+        """Hand messages to the engine and answer controls; False once the peer closed."""
+        ws, engine, ws_id = conn.ws, self.engine, conn.ws_id
+        assert ws is not None and ws_id is not None
         for item in received:
             if type(item) is str or type(item) is bytes:
                 engine.receive_websocket_message(ws_id, item, now)
@@ -456,7 +465,8 @@ class WireServer:
                 assert isinstance(item, Close)
                 self._write(conn, ws.reply_to_close(item))
                 self._ws_gone(conn, now)
-                return
+                return False
+        return True
 
     def _write(self, conn: _Connection, data: bytes | None) -> None:
         if data is not None:

@@ -48,7 +48,9 @@ _PING: Final = 0x9
 _PONG: Final = 0xA
 
 #: Status codes a close frame may carry (RFC 6455 7.4; 3000-4999 are for applications).
-_SENDABLE_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011})
+_SENDABLE_CLOSE_CODES: Final = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+)
 _NO_MASK: Final = b"\x00\x00\x00\x00"
 
 CLOSE_NORMAL: Final = 1000
@@ -79,6 +81,8 @@ class WebSocketError(Exception):
         super().__init__(f"{reason} (close code {code})")
         self.code = code
         self.reason = reason
+        #: What the failing read completed before the violation (deliver it first).
+        self.received: list[Received] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +119,7 @@ _SMALL_BINARY_HEADERS: Final = tuple(bytes((0x80 | _BINARY, n)) for n in range(1
 
 def text_frame(message: str) -> bytes:
     """An unmasked final text frame (what a server sends): the same bytes suit every peer."""
-    payload = message.encode("utf-8", "surrogatepass")
+    payload = message.encode("utf-8")
     length = len(payload)
     if length < 126:
         return _SMALL_TEXT_HEADERS[length] + payload
@@ -131,9 +135,17 @@ def binary_frame(message: bytes) -> bytes:
 
 
 def close_frame(code: int, reason: str = "", *, mask: bool = False) -> bytes:
-    """A close frame carrying ``code`` (none for 1005, which may not be sent)."""
-    payload = b"" if code == 1005 else code.to_bytes(2, "big") + reason.encode()[:123]
-    return _frame(_CLOSE, payload, mask)
+    """A close frame carrying ``code`` (none for 1005, which may not be sent).
+
+    The reason is cut to the 123 bytes a control frame leaves it, on a
+    character boundary.
+    """
+    if code == 1005:
+        return _frame(_CLOSE, b"", mask)
+    if not _valid_close_code(code):
+        raise ValueError(f"close code {code} may not be sent")
+    encoded = reason.encode("utf-8")[:123].decode("utf-8", "ignore").encode("utf-8")
+    return _frame(_CLOSE, code.to_bytes(2, "big") + encoded, mask)
 
 
 def _frame(opcode: int, payload: bytes, mask: bool) -> bytes:
@@ -166,7 +178,17 @@ class FrameCodec:
     frame header announces it, before its bytes are buffered.
     """
 
-    __slots__ = ("_buffer", "_client", "_fragments", "_opcode", "_peer_closed", "limit", "state")
+    __slots__ = (
+        "_buffer",
+        "_client",
+        "_fragments",
+        "_input_done",
+        "_needed",
+        "_opcode",
+        "_peer_closed",
+        "limit",
+        "state",
+    )
 
     def __init__(self, *, role: Role, max_message_bytes: int) -> None:
         self._client = role is Role.CLIENT
@@ -176,8 +198,13 @@ class FrameCodec:
         # OPEN until :meth:`reply_to_close`, so that replies to the messages that came
         # before the close, in the same read, still go out first.
         self._peer_closed = False
-        # Bytes of an incomplete frame; empty between frames (the common case).
-        self._buffer = b""
+        # No more input is parsed: the peer closed, or broke the rules.
+        self._input_done = False
+        # Bytes of an incomplete frame (empty between frames, the common case), and
+        # how many the frame needs in all once its header is known: a big frame
+        # arriving in many reads is appended to, not re-parsed and copied each time.
+        self._buffer = bytearray()
+        self._needed = 0
         # The message being reassembled from fragments: its opcode and its bytes so far
         # (one buffer, not a list: a flood of tiny fragments costs only its bytes).
         self._opcode = 0
@@ -188,29 +215,42 @@ class FrameCodec:
     def receive(self, data: bytes) -> list[Received]:
         """Parse ``data``; returns the messages and control frames completed by it.
 
-        Raises :class:`WebSocketError` on a framing violation (the state becomes
-        CLOSED: send :func:`close_frame` with its code, then hang up).  Bytes
-        after the peer's close frame are ignored.
+        Raises :class:`WebSocketError` on a framing violation.  What the same
+        read completed before it is in the error's ``received``: handle that
+        first (pings still get their pong), so nothing depends on how the
+        stream was split; then send :meth:`fail` with the error's code and hang
+        up.  Bytes after the peer's close frame or a violation are ignored.
         """
-        if self.state is CodecState.CLOSED or self._peer_closed:
+        if self._input_done or self.state is CodecState.CLOSED:
             return []
-        buffer = self._buffer + data if self._buffer else data
+        if self._buffer:
+            self._buffer += data
+            if len(self._buffer) < self._needed:
+                return []
+            buffer = bytes(self._buffer)
+        else:
+            buffer = data
+        received: list[Received] = []
         try:
-            received, used = self._parse(buffer)
-        except WebSocketError:
-            self.state = CodecState.CLOSED
-            self._buffer = b""
+            used = self._parse(buffer, received)
+        except WebSocketError as exc:
+            self._input_done = True
+            self._buffer = bytearray()
+            exc.received = received
             raise
-        self._buffer = buffer[used:] if used < len(buffer) else b""
+        self._buffer = bytearray(buffer[used:]) if used < len(buffer) else bytearray()
         return received
 
-    def _parse(self, buffer: bytes) -> tuple[list[Received], int]:
-        received: list[Received] = []
+    def _parse(self, buffer: bytes, received: list[Received]) -> int:
+        """Append what ``buffer`` completes to ``received``; returns the bytes used."""
         size = len(buffer)
         position = 0
         masked_expected = 0 if self._client else 0x80
+        self._needed = 0
         while size - position >= 2:
             first, second = buffer[position], buffer[position + 1]
+            opcode = first & 0x0F
+            self._check_header(first, second, masked_expected)
             length = second & 0x7F
             start = position + 2
             if length == 126:
@@ -223,26 +263,17 @@ class FrameCodec:
                     break
                 length = int.from_bytes(buffer[start : start + 8], "big")
                 start += 8
-            opcode = first & 0x0F
-            if first & 0x70:
-                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
-            if second & 0x80 != masked_expected:
-                raise WebSocketError(
-                    CLOSE_PROTOCOL_ERROR,
-                    "a server frame must not be masked"
-                    if self._client
-                    else "a client frame must be masked",
-                )
             if opcode >= _CLOSE:
-                if length > 125 or not first & 0x80:
-                    raise WebSocketError(
-                        CLOSE_PROTOCOL_ERROR, "a control frame over 125 bytes or fragmented"
-                    )
+                # Checked on the decoded length: a non-minimal encoding of a short
+                # length is the sender's fault, and wsproto and ws accept it too.
+                if length > 125:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a control frame over 125 bytes")
             elif len(self._fragments) + length > self.limit:
                 raise WebSocketError(CLOSE_TOO_BIG, f"message over {self.limit} bytes")
             if masked_expected:
                 end = start + 4 + length
                 if end > size:
+                    self._needed = end - position
                     break
                 key = buffer[start : start + 4]
                 payload = buffer[start + 4 : end]
@@ -251,6 +282,7 @@ class FrameCodec:
             else:
                 end = start + length
                 if end > size:
+                    self._needed = end - position
                     break
                 payload = buffer[start:end]
             position = end
@@ -259,30 +291,48 @@ class FrameCodec:
                 if control is not None:
                     received.append(control)
                     if isinstance(control, Close):
-                        return received, size  # nothing after a close frame counts
+                        return size  # nothing after a close frame counts
                 continue
             message = self._data(opcode, bool(first & 0x80), payload)
             if message is not None:
                 received.append(message)
-        return received, position
+        return position
+
+    def _check_header(self, first: int, second: int, masked_expected: int) -> None:
+        """Refuse a frame from its first two bytes, before waiting for its payload."""
+        opcode = first & 0x0F
+        if first & 0x70:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
+        if second & 0x80 != masked_expected:
+            raise WebSocketError(
+                CLOSE_PROTOCOL_ERROR,
+                "a server frame must not be masked"
+                if self._client
+                else "a client frame must be masked",
+            )
+        if opcode >= _CLOSE:
+            if opcode > _PONG:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
+            if not first & 0x80:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a fragmented control frame")
+        elif opcode > _BINARY:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
+        elif opcode == _CONTINUATION:
+            if not self._opcode:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a continuation frame with no message")
+        elif self._opcode:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a new message inside a fragmented one")
 
     def _data(self, opcode: int, final: bool, payload: bytes) -> str | bytes | None:
         if opcode == _CONTINUATION:
-            if not self._opcode:
-                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a continuation frame with no message")
             self._fragments += payload
             if not final:
                 return None
             opcode, payload = self._opcode, bytes(self._fragments)
             self._opcode, self._fragments = 0, bytearray()
-        elif opcode in (_TEXT, _BINARY):
-            if self._opcode:
-                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a new message inside a fragmented one")
-            if not final:
-                self._opcode, self._fragments = opcode, bytearray(payload)
-                return None
-        else:
-            raise WebSocketError(CLOSE_PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
+        elif not final:
+            self._opcode, self._fragments = opcode, bytearray(payload)
+            return None
         if opcode == _BINARY:
             return payload
         try:
@@ -295,8 +345,6 @@ class FrameCodec:
             return Ping(payload)
         if opcode == _PONG:
             return None
-        if opcode != _CLOSE:
-            raise WebSocketError(CLOSE_PROTOCOL_ERROR, f"reserved opcode {opcode:#x}")
         if not payload:
             close = Close(1005, "")
         elif len(payload) == 1:
@@ -311,7 +359,7 @@ class FrameCodec:
                 raise WebSocketError(
                     CLOSE_INVALID_DATA, "a close reason that is not UTF-8"
                 ) from None
-        self._peer_closed = True
+        self._peer_closed = self._input_done = True
         if self.state is CodecState.LOCAL_CLOSING:
             self.state = CodecState.CLOSED
         return close
@@ -324,7 +372,7 @@ class FrameCodec:
             return None
         if self._client:
             if isinstance(message, str):
-                return _frame(_TEXT, message.encode("utf-8", "surrogatepass"), True)
+                return _frame(_TEXT, message.encode("utf-8"), True)
             return _frame(_BINARY, message, True)
         return text_frame(message) if isinstance(message, str) else binary_frame(message)
 
@@ -343,15 +391,32 @@ class FrameCodec:
         return _frame(_PING, payload, self._client)
 
     def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> bytes | None:
-        """Start the closing handshake (None if it already began)."""
+        """Start the closing handshake (None if it already began).
+
+        After the peer's close this is our answer, and the handshake is complete.
+        Raises :class:`ValueError` for a code a close frame may not carry.
+        """
         if self.state is not CodecState.OPEN:
             return None
-        self.state = CodecState.LOCAL_CLOSING
-        return close_frame(code, reason, mask=self._client)
+        frame = close_frame(code, reason, mask=self._client)
+        self.state = CodecState.CLOSED if self._peer_closed else CodecState.LOCAL_CLOSING
+        return frame
+
+    def fail(self, code: int) -> bytes | None:
+        """The close frame failing the connection after a :class:`WebSocketError`.
+
+        The state becomes CLOSED: hang up once it is written (None if our close
+        frame already went).
+        """
+        if self.state is not CodecState.OPEN:
+            self.state = CodecState.CLOSED
+            return None
+        self.state = CodecState.CLOSED
+        return close_frame(code, mask=self._client)
 
     def reply_to_close(self, close: Close) -> bytes | None:
         """The close frame answering the peer's, echoing its code (None if ours already went)."""
-        if self.state is not CodecState.OPEN:
+        if self.state is not CodecState.OPEN or not self._peer_closed:
             return None
         self.state = CodecState.CLOSED
         return close_frame(close.code, mask=self._client)
