@@ -153,6 +153,12 @@ class Socket:
         namespace, ``to``/``room`` to those rooms -- both skip this socket when
         ``include_self`` is False.
         """
+        if to is None and room is None and not broadcast and callback is None:
+            # The usual reply: to this socket alone.
+            self.server._emit_to_socket(
+                self.sid, self.namespace, event, args, volatile=volatile, compress=compress
+            )
+            return
         targets = to if to is not None else room
         if targets is None and not broadcast:
             targets = self.sid
@@ -375,6 +381,22 @@ class Server:
                 now=now,
             )
             self._broadcast_callbacks[namespace, ack_id] = callback
+
+    @_guarded
+    def _emit_to_socket(
+        self,
+        sid: str,
+        namespace: str,
+        event: str | int | float,
+        args: tuple[Any, ...],
+        *,
+        volatile: bool,
+        compress: bool,
+    ) -> None:
+        """:meth:`emit` to one socket without an ack: what :meth:`Socket.emit` does most."""
+        self.sio.emit(
+            event, *args, namespace=namespace, to=sid, volatile=volatile, compress=compress
+        )
 
     def send(self, data: Any, **options: Any) -> None:
         """``emit("message", data, ...)``."""

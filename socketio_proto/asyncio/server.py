@@ -37,8 +37,13 @@ __all__ = ["AsyncServer"]
 
 T = TypeVar("T")
 
+#: The most one read takes from a socket.
+_READ_SIZE = 64 * 1024
 
-class _Connection(asyncio.Protocol):
+
+class _Connection(asyncio.BufferedProtocol):
+    # A buffered protocol: the transport reads into the server's one buffer instead
+    # of allocating max_size bytes (256 KiB) for every read, then shrinking them.
     __slots__ = ("conn_id", "server", "transport")
 
     def __init__(self, server: AsyncServer) -> None:
@@ -52,6 +57,15 @@ class _Connection(asyncio.Protocol):
         secure = transport.get_extra_info("sslcontext") is not None
         self.conn_id = self.server._driver.connection_made(secure=secure)
         self.server._transports[self.conn_id] = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server._read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        server = self.server
+        data = server._read_buffer[:nbytes].tobytes()
+        server._driver.receive_data(self.conn_id, data, server._loop.time())
+        server._flush()
 
     def data_received(self, data: bytes) -> None:
         server = self.server
@@ -98,6 +112,8 @@ class AsyncServer(LoopRunner[ServerDriver]):
             app, fallback=fallback, concurrent=concurrent, max_outgoing_bytes=max_outgoing_bytes
         )
         self._transports: dict[int, asyncio.Transport] = {}
+        # Shared by every connection: each read is handed on before the next one.
+        self._read_buffer = memoryview(bytearray(_READ_SIZE))
         self._server: asyncio.Server | None = None
         self._stopped: asyncio.Event | None = None
 
