@@ -42,11 +42,15 @@ if HAVE_MYST:
     # The benchmark page is generated; a skipped heading level there is cosmetic.
     suppress_warnings = ["myst.header"]
 HAVE_BENCHMARKS = HAVE_MYST and (DOCS / "benchmarks.md").is_file()
+# docs/benchmarks-results.md is written by ``python -m socketio_proto bench all``.
+HAVE_RESULTS = HAVE_BENCHMARKS and (DOCS / "benchmarks-results.md").is_file()
 
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 if not HAVE_BENCHMARKS:
     exclude_patterns.append("benchmarks.md")
+if not HAVE_RESULTS:
+    exclude_patterns.append("benchmarks-results.md")
 
 # -- cross references ------------------------------------------------------------
 # Every reference must resolve: a typo in a :class: role fails the build.
@@ -162,10 +166,14 @@ def _alias_reexports(app: Any, env: Any, node: Any, contnode: Any) -> Any:
 
 
 def _toctree_benchmarks(app: Any, docname: str, source: list[str]) -> None:
-    """List the benchmark page in the index toctree only when it can be built."""
+    """List the benchmark pages in the index toctree only when they can be built."""
     if docname == "index":
         source[0] = source[0].replace(
             "   benchmarks-if-available\n", "   benchmarks\n" if HAVE_BENCHMARKS else ""
+        )
+        source[0] = source[0].replace(
+            "   benchmarks-results-if-available\n",
+            "   benchmarks-results\n" if HAVE_RESULTS else "",
         )
 
 

@@ -36,9 +36,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     decode.add_argument("--eio", type=int, choices=(3, 4), default=4, help="Engine.IO revision")
 
     bench = commands.add_parser("bench", help="benchmarks, side by side with python-socketio")
-    bench.add_argument("suite", choices=("codec",), nargs="?", default="codec")
+    bench.add_argument(
+        "suite", choices=("codec", "echo", "fanout", "memory", "all"), nargs="?", default="codec"
+    )
     bench.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
-    bench.add_argument("--output", help="also write the markdown table to this file")
+    bench.add_argument(
+        "--output",
+        help="also write the markdown report to this file "
+        "(default for `all`: docs/benchmarks-results.md in a source checkout)",
+    )
+    bench.add_argument(
+        "--servers",
+        metavar="NAMES",
+        help="comma-separated subset of asyncio,trio,threads,python-socketio,node,limit",
+    )
+    bench.add_argument("--rounds", type=int, help="rounds per measurement (default 3)")
+    bench.add_argument("--seconds", type=float, help="seconds per echo round (default 3)")
 
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -51,9 +64,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .tour import run_decode
 
         return run_decode(args.payload, args.eio)
-    from .benchmarks.codec import main as run_codec_benchmark
+    return _bench(parser, args)
 
-    return run_codec_benchmark(quick=args.quick, output=args.output)
+
+def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .benchmarks.servers import main as run_benchmarks
+    from .benchmarks.servers import parse_servers
+
+    if args.suite == "codec" and (args.servers or args.rounds or args.seconds):
+        parser.error("--servers, --rounds and --seconds apply to the server suites only")
+    try:
+        parse_servers(args.servers)
+        if args.rounds is not None and args.rounds < 1:
+            raise ValueError("--rounds must be at least 1")
+        if args.seconds is not None and args.seconds <= 0:
+            raise ValueError("--seconds must be positive")
+    except ValueError as exc:
+        parser.error(str(exc))
+    return run_benchmarks(
+        args.suite,
+        quick=args.quick,
+        output=args.output,
+        servers=args.servers,
+        rounds=args.rounds,
+        seconds=args.seconds,
+    )
 
 
 def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -64,6 +64,7 @@ def test_every_target_has_seeds() -> None:
         "fuzz_msgpack_parser",
         "fuzz_socketio_parser",
         "fuzz_socketio_server",
+        "fuzz_websocket_codec",
         "fuzz_wire_server",
     }
     assert decoders <= set(TARGETS)

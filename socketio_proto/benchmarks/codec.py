@@ -53,7 +53,7 @@ from ..socketio import Decoder, Encoder
 from ..socketio import Packet as SioPacket
 from ..socketio import PacketType as SioType
 
-__all__ = ["ROW_TITLES", "Case", "build_cases", "main", "render", "run"]
+__all__ = ["ROW_TITLES", "Case", "build_cases", "build_report", "main", "render", "run"]
 
 Operation = Literal["encode", "decode"]
 Format = Literal["json", "msgpack"]
@@ -688,6 +688,16 @@ def _targets(cases: list[Case]) -> list[str]:
 
 
 def main(quick: bool = False, output: str | None = None) -> int:
+    report = build_report(quick=quick)
+    print(report)
+    if output is not None:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(report)
+    return 0
+
+
+def build_report(quick: bool = False) -> str:
+    """Run the codec benchmark (progress on stderr); the markdown report."""
     # Many short samples rather than a few long ones: on a shared machine, most short
     # samples run without being preempted, so their median is far steadier.
     rounds, target_ns = (3, 2_000_000) if quick else (51, 2_000_000)
@@ -703,9 +713,4 @@ def main(quick: bool = False, output: str | None = None) -> int:
 
     print(f"benchmarking {len(cases)} cases, {rounds} rounds...", file=sys.stderr)
     run(cases, rounds=rounds, target_ns=target_ns, progress=progress)
-    report = render(cases, rounds=rounds, target_ns=target_ns, notes=env.notes, load=load)
-    print(report)
-    if output is not None:
-        with open(output, "w", encoding="utf-8") as file:
-            file.write(report)
-    return 0
+    return render(cases, rounds=rounds, target_ns=target_ns, notes=env.notes, load=load)

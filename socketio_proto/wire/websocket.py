@@ -264,8 +264,8 @@ class FrameCodec:
                 length = int.from_bytes(buffer[start : start + 8], "big")
                 start += 8
             if opcode >= _CLOSE:
-                # Checked on the decoded length: a non-minimal encoding of a short
-                # length is the sender's fault, and wsproto and ws accept it too.
+                # Checked on the decoded length: the RFC's "minimal encoding" rule
+                # binds the sender, so a long form of a short length is accepted.
                 if length > 125:
                     raise WebSocketError(CLOSE_PROTOCOL_ERROR, "a control frame over 125 bytes")
             elif len(self._fragments) + length > self.limit:

@@ -2,10 +2,13 @@
 
 Two peers serve the demo application (see ``socketio_proto/demo/app.py``):
 
-* the official Node.js ``socket.io`` server (``tests/interop/node_server/server.cjs``,
-  with ``socket.io`` installed at test time by :func:`tests.support.npm.ensure_node_modules`);
-* python-socketio's ``AsyncServer`` under uvicorn
-  (``tests/interop/node_server/python_socketio_server.py``).
+* the official Node.js ``socket.io`` server
+  (``socketio_proto/benchmarks/peers/node_server.cjs``, with ``socket.io`` installed at
+  test time by :func:`socketio_proto.benchmarks.peers.node_server_modules`);
+* python-socketio's ``AsyncServer`` under uvicorn with wsproto
+  (``socketio_proto/benchmarks/peers/python_socketio_server.py``).
+
+The scripts ship with the package because the server benchmarks run them too.
 
 ::
 
@@ -37,8 +40,14 @@ from typing import Literal
 
 import pytest
 
+from socketio_proto.benchmarks.peers import (
+    NODE_SERVER,
+    PYTHON_SOCKETIO_SERVER,
+    SOCKET_IO_VERSION,
+    node_server_modules,
+)
 from tests.support.demo_server import DemoProcess
-from tests.support.npm import ensure_node_modules, node_executable
+from tests.support.npm import node_executable
 from tests.support.processes import running_server
 
 __all__ = [
@@ -50,13 +59,9 @@ __all__ = [
     "running_peer",
 ]
 
-#: The official server's version the interop tests run against.
-SOCKET_IO_VERSION = "4.8.1"
-
 PeerName = Literal["node", "python-socketio"]
 PEERS: tuple[PeerName, ...] = ("node", "python-socketio")
 
-_SCRIPTS = Path(__file__).resolve().parent.parent / "interop" / "node_server"
 _BANNER = re.compile(r"listening on port (\d+)")
 
 
@@ -73,18 +78,13 @@ class PeerServer:
         return self.stderr_path.read_text(errors="replace")
 
 
-def node_server_modules() -> Path:
-    """The ``node_modules`` holding the pinned ``socket.io`` server (installed once)."""
-    return ensure_node_modules("node-server", {"socket.io": SOCKET_IO_VERSION})
-
-
 def _command(name: PeerName) -> tuple[list[str], Mapping[str, str]]:
     if name == "node":
         env = {"NODE_PATH": str(node_server_modules())}
-        return [node_executable(), str(_SCRIPTS / "server.cjs"), "0"], env
+        return [node_executable(), str(NODE_SERVER), "0"], env
     if name == "python-socketio":
-        script = _SCRIPTS / "python_socketio_server.py"
-        return [sys.executable, str(script), "0"], {"PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, str(PYTHON_SOCKETIO_SERVER), "0", "wsproto"]
+        return command, {"PYTHONUNBUFFERED": "1"}
     raise ValueError(f"unknown peer server {name!r}")
 
 

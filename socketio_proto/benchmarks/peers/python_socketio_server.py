@@ -1,13 +1,15 @@
-"""The demo application on python-socketio's ``AsyncServer``, for interop tests.
+"""The demo application on python-socketio's ``AsyncServer``, for interop tests and benchmarks.
 
-Run by :mod:`tests.support.peer_servers` as
-``python tests/interop/node_server/python_socketio_server.py [PORT]``: a
-``socketio.ASGIApp`` under uvicorn (``ws="wsproto"``) on 127.0.0.1, on ``PORT``
-(default 0: a free one).  Prints ``listening on port N`` on stdout once it
-accepts connections; SIGTERM or SIGINT shuts it down cleanly.
+Run by ``tests/support/peer_servers.py`` and the server benchmarks as
+``python python_socketio_server.py [PORT [WS]]``: a ``socketio.ASGIApp`` under
+uvicorn on 127.0.0.1, on ``PORT`` (default 0: a free one), with uvicorn's
+websocket implementation ``WS`` (default ``wsproto``, which the interop tests
+pin; the benchmarks pass ``auto``, uvicorn's own default, so the baseline runs
+as deployed).  Prints ``listening on port N (ws: IMPLEMENTATION)`` on stdout once
+it accepts connections; SIGTERM or SIGINT shuts it down cleanly.
 
 The behaviours are those of ``socketio_proto/demo/app.py`` (and of
-``server.cjs`` next to this file, minus the test-only "drop me"), and, test-only
+``node_server.cjs`` next to this file, minus the test-only "drop me"), and, test-only
 as there, "peer left" {"sid", "reason"} to the rest of ``/test`` when a socket leaves it.
 """
 
@@ -17,7 +19,7 @@ import asyncio
 import signal
 import socket
 import sys
-from typing import Any
+from typing import Any, Literal, get_args
 
 import engineio.payload
 import socketio
@@ -97,13 +99,23 @@ async def echo(sid: str, *args: Any) -> tuple[Any, ...]:
     return args  # a tuple is sent as that many ack arguments
 
 
-async def main(port: int) -> None:
+WebSocketImplementation = Literal["auto", "websockets", "websockets-sansio", "wsproto"]
+
+
+def _implementation(name: str) -> WebSocketImplementation:
+    for choice in get_args(WebSocketImplementation):
+        if name == choice:
+            return choice  # type: ignore[no-any-return]
+    raise SystemExit(f"unknown uvicorn websocket implementation {name!r}")
+
+
+async def main(port: int, ws: WebSocketImplementation = "wsproto") -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
     config = uvicorn.Config(
         socketio.ASGIApp(sio),
-        ws="wsproto",
+        ws=ws,
         lifespan="off",
         log_level="warning",
         timeout_graceful_shutdown=1,
@@ -113,7 +125,9 @@ async def main(port: int) -> None:
     async def announce() -> None:
         while not server.started:
             await asyncio.sleep(0.01)
-        print(f"listening on port {listener.getsockname()[1]}", flush=True)
+        protocol = config.ws_protocol_class
+        used = "none" if protocol is None else f"{protocol.__module__}.{protocol.__name__}"
+        print(f"listening on port {listener.getsockname()[1]} (ws: {used})", flush=True)
 
     # uvicorn shuts down gracefully on these, then re-raises the signal with the
     # handler found at start: make that a no-op so a requested stop exits with 0.
@@ -129,4 +143,9 @@ def _ignore(signum: int, frame: object) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    asyncio.run(
+        main(
+            int(sys.argv[1]) if len(sys.argv) > 1 else 0,
+            _implementation(sys.argv[2] if len(sys.argv) > 2 else "wsproto"),
+        )
+    )

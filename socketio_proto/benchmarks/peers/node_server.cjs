@@ -1,7 +1,9 @@
-// The demo application on the official Node.js `socket.io` server, for interop tests.
+// The demo application on the official Node.js `socket.io` server, for interop
+// tests and server benchmarks.
 //
-// Run by tests/support/peer_servers.py with NODE_PATH pointing at a pinned
-// `socket.io` installed by tests/support/npm.py (nothing is vendored).  Listens
+// Run by tests/support/peer_servers.py and socketio_proto/benchmarks with
+// NODE_PATH pointing at a pinned `socket.io` installed by
+// socketio_proto/benchmarks/npm.py (nothing is vendored).  Listens
 // on 127.0.0.1, on the port given as the first argument (0: a free one), and
 // prints "listening on port N" on stdout once it accepts connections.  Exits
 // cleanly on SIGTERM/SIGINT.
