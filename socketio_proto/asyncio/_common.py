@@ -44,7 +44,7 @@ class Driven(Protocol):
 
     def pending_jobs(self) -> bool: ...
     def take_jobs(self) -> list[Job]: ...
-    def job_finished(self, job: Job, now: float) -> None: ...
+    def job_finished(self, job: Job, now: float, *, pump: bool = True) -> None: ...
     def next_deadline(self) -> float | None: ...
     def handle_timeout(self, now: float) -> None: ...
 
@@ -104,10 +104,15 @@ class LoopRunner(Generic[D]):
         self._flushing = True
         try:
             driver = self._driver
-            while driver.pending_jobs():
-                for job in driver.take_jobs():
-                    self._continue_job(job, None, None)
-            self._write(self._loop.time())
+            while True:
+                while driver.pending_jobs():
+                    for job in driver.take_jobs():
+                        self._continue_job(job, None, None)
+                # Jobs finished here left their effects unpumped: transmit pumps them,
+                # and may release more jobs.
+                self._write(self._loop.time())
+                if not driver.pending_jobs():
+                    break
             self._arm_timer(driver.next_deadline())
         finally:
             self._flushing = False
@@ -121,7 +126,8 @@ class LoopRunner(Generic[D]):
             logger.exception("error in %s", job.description)
             pending = None
         if pending is None:
-            self._driver.job_finished(job, self._loop.time())
+            # Inside a flush, its write pumps once for the whole batch of jobs.
+            self._driver.job_finished(job, self._loop.time(), pump=not self._flushing)
             self._request_flush()
         else:
             self.start_background_task(self._await_step(job, pending))

@@ -296,11 +296,13 @@ class ClientDriver:
         """Whether jobs are released and not yet taken."""
         return bool(self._ready)
 
-    def job_finished(self, job: Job, now: float) -> None:
+    def job_finished(self, job: Job, now: float, *, pump: bool = True) -> None:
+        """``job`` is done (``pump=False``: the caller calls :meth:`transmit` next)."""
         following = self.scheduler.finished(job)
         if following is not None:
             self._ready.append(following)
-        self._pump(now)
+        if pump:
+            self._pump(now)
 
     # -- internals -----------------------------------------------------------------------
 

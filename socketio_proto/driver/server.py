@@ -76,12 +76,17 @@ class AppDriver:
         ready, self._ready = self._ready, []
         return ready
 
-    def job_finished(self, job: Job, now: float) -> None:
-        """``job`` ran to its end (or failed); the next job of its connection may start."""
+    def job_finished(self, job: Job, now: float, *, pump: bool = True) -> None:
+        """``job`` ran to its end (or failed); the next job of its connection may start.
+
+        ``pump=False`` leaves what the job caused for the caller's next
+        :meth:`transmit` (which pumps), saving a pass after every job of a batch.
+        """
         following = self.scheduler.finished(job)
         if following is not None:
             self._ready.append(following)
-        self.pump(now)
+        if pump:
+            self.pump(now)
 
     def pending_jobs(self) -> bool:
         """Whether jobs are released and not yet taken."""
