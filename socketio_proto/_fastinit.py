@@ -1,4 +1,7 @@
-"""A faster ``__init__`` for the frozen, slotted dataclasses made once per message.
+"""Cheaper building blocks for what is made or looked up once per message.
+
+:func:`fast_init`: a faster ``__init__`` for frozen, slotted dataclasses.
+:class:`StateEnum`: an enum hashed by identity, for state-machine tables.
 
 A frozen dataclass assigns each field with ``object.__setattr__``, which is a
 global lookup plus a generic call; the slot descriptor's own ``__set__`` does
@@ -9,9 +12,10 @@ for every message, so this is worth its few lines.
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 from typing import Any, TypeVar
 
-__all__ = ["fast_init"]
+__all__ = ["StateEnum", "fast_init"]
 
 T = TypeVar("T")
 
@@ -49,3 +53,13 @@ def fast_init(cls: type[T]) -> type[T]:
     init.__doc__ = cls.__init__.__doc__
     setattr(cls, "__init__", init)  # noqa: B010 (mypy forbids assigning to __init__)
     return cls
+
+
+class StateEnum(Enum):
+    """An enum hashed by identity: its members are singletons.
+
+    ``Enum.__hash__`` is Python code; states and inputs are hashed in every
+    transition-table lookup, so identity hashing (C) pays off.
+    """
+
+    __hash__ = object.__hash__

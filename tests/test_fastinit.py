@@ -1,4 +1,4 @@
-"""``socketio_proto._fastinit.fast_init``: the faster ``__init__`` keeps dataclass semantics."""
+"""``socketio_proto._fastinit``: fast dataclass ``__init__`` and identity-hashed enums."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from socketio_proto._fastinit import fast_init
+from socketio_proto._fastinit import StateEnum, fast_init
 from socketio_proto.engineio.events import SendWebSocket
 from socketio_proto.socketio.events import EventReceived
+from socketio_proto.socketio.server import SocketState
 
 
 @fast_init
@@ -64,3 +65,15 @@ def test_unsupported_classes_are_refused() -> None:
     for cls in (WithFactory, WithPostInit, WithoutSlots):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def test_state_enums_hash_by_identity_and_stay_enums() -> None:
+    class Light(StateEnum):
+        RED = "red"
+        GREEN = "green"
+
+    assert hash(Light.RED) == object.__hash__(Light.RED)
+    assert Light("green") is Light.GREEN
+    assert {(Light.RED, Light.GREEN): 1}[Light.RED, Light.GREEN] == 1
+    assert list(Light) == [Light.RED, Light.GREEN]
+    assert hash(SocketState.CONNECTED) == object.__hash__(SocketState.CONNECTED)

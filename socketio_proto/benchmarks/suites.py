@@ -130,6 +130,23 @@ class Bench:
                 self.details[name] = server.detail
         return running, failed
 
+    async def _settle(self, servers: list[RunningServer]) -> None:
+        """Wait until ``servers`` are idle (at most ``_SETTLE_LIMIT`` seconds).
+
+        All servers share one CPU: one still tearing down thousands of closed
+        connections (python-socketio and the threads server take seconds) would
+        slow the next measurement of another.
+        """
+        deadline = time.monotonic() + _SETTLE_LIMIT
+        previous = sum(server.cpu_ticks() for server in servers)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(_SETTLE_STEP)
+            used = sum(server.cpu_ticks() for server in servers)
+            if used - previous <= _IDLE_TICKS:
+                return
+            previous = used
+        self._progress(f"servers still busy after {_SETTLE_LIMIT:.0f} s; measuring anyway")
+
     async def echo(self) -> list[EchoResult]:
         plan = self.plan
         samples: dict[tuple[ServerName, int], list[EchoSample]] = {}
@@ -143,6 +160,7 @@ class Bench:
                 for round_number in range(plan.rounds):
                     self._progress(f"echo K={clients} round {round_number + 1}/{plan.rounds}")
                     for name, server in running.items():
+                        await self._settle(list(running.values()))
                         try:
                             sample = await self.loadgen.echo(
                                 server.port,
@@ -181,6 +199,7 @@ class Bench:
                         results.append(FanoutResult(name, clients, (), _too_many(clients)))
                         continue
                     self._progress(f"fanout C={clients} {name}")
+                    await self._settle(list(running.values()))
                     try:
                         times = await self.loadgen.fanout(
                             running[name].port,
@@ -233,6 +252,13 @@ class Bench:
             self._progress(f"memory N={clients} {name}: {exc}")
             return MemoryResult(name, clients, None, None, str(exc))
         return MemoryResult(name, clients, base, loaded)
+
+
+#: How long :meth:`Bench._settle` waits for busy servers, how often it looks, and the
+#: CPU ticks (1/100 s) per look below which they count as idle.
+_SETTLE_LIMIT = 30.0
+_SETTLE_STEP = 0.25
+_IDLE_TICKS = 1
 
 
 def _too_many(clients: int) -> str:

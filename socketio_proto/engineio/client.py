@@ -21,9 +21,9 @@ import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Final, Literal
 
+from .._fastinit import StateEnum
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ..limits import DEFAULT_LIMITS, Limits
 from .events import CloseReason, CloseWebSocket, MessageReceived, SendWebSocket, SessionClosed
@@ -127,12 +127,8 @@ class OpenWebSocket:
 ClientOutput = SendRequest | OpenWebSocket | SendWebSocket | CloseWebSocket
 
 
-class ClientState(Enum):
+class ClientState(StateEnum):
     """Where the client's session stands."""
-
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
 
     IDLE = "idle"
     OPENING = "opening"

@@ -23,9 +23,9 @@ import secrets
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
 from typing import Final
 
+from .._fastinit import StateEnum
 from ..errors import LimitExceeded, LocalProtocolError, RemoteProtocolError
 from .config import EngineConfig
 from .events import (
@@ -72,12 +72,8 @@ WS_MESSAGE_TOO_BIG = 1009
 _OK_BODY: Final = b"ok"
 
 
-class SessionState(Enum):
+class SessionState(StateEnum):
     """Where a session's transport stands."""
-
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
 
     POLLING = "polling"
     #: Polling is active and a WebSocket probe is open, waiting for ``2probe``.
@@ -90,11 +86,7 @@ class SessionState(Enum):
     CLOSED = "closed"
 
 
-class _Input(Enum):
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
-
+class _Input(StateEnum):
     PROBE_OPENED = "probe opened"
     PROBE_PING = "2probe"
     PROBE_UPGRADE = "5"

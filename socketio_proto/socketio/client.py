@@ -49,10 +49,10 @@ import itertools
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
+from .._fastinit import StateEnum
 from ..engineio.client import ClientEvent as EngineEvent
 from ..engineio.client import Connected, EngineClient
 from ..engineio.events import CloseReason, MessageReceived, SessionClosed
@@ -93,12 +93,8 @@ V2_SERVER_MESSAGE: Final = (
 )
 
 
-class ClientState(Enum):
+class ClientState(StateEnum):
     """Where the client's connection stands."""
-
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
 
     #: Created; namespaces may be opened and emits buffered before :meth:`~SocketClient.connect`.
     IDLE = "idle"
@@ -127,12 +123,8 @@ TRANSITIONS: Final[dict[tuple[ClientState, str], ClientState]] = {
 }
 
 
-class NamespaceState(Enum):
+class NamespaceState(StateEnum):
     """Where one namespace of the client stands."""
-
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
 
     #: Wanted, waiting for an open engine to send CONNECT.
     PENDING = "pending"

@@ -31,9 +31,9 @@ import heapq
 import itertools
 import re
 from collections.abc import Callable, Iterable
-from enum import Enum
 from typing import Any, Final, Literal
 
+from .._fastinit import StateEnum
 from ..engineio import events as eio
 from ..engineio.http import HttpRequest
 from ..engineio.server import EngineServer
@@ -65,12 +65,8 @@ __all__ = [
 ]
 
 
-class SocketState(Enum):
+class SocketState(StateEnum):
     """Where one namespace stands on one Engine.IO connection."""
-
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
 
     #: No socket: the namespace was never joined, or was left.
     NONE = "none"
@@ -79,12 +75,8 @@ class SocketState(Enum):
     CONNECTED = "connected"
 
 
-class SocketInput(Enum):
+class SocketInput(StateEnum):
     """What can happen to a namespace's socket."""
-
-    # Members are singletons: hash by identity (Enum.__hash__ is Python code, and
-    # states are hashed in every transition lookup).
-    __hash__ = object.__hash__
 
     CONNECT = "CONNECT"
     EVENT = "EVENT"
