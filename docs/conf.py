@@ -66,6 +66,8 @@ nitpick_ignore = [
     ("py:class", "Ex"),
     ("py:class", "flask.app.Flask"),
     ("py:class", "socketio_proto.testing.socket_pair.E"),
+    # A private base class of the state enums (identity hashing; see _fastinit).
+    ("py:class", "socketio_proto._fastinit.StateEnum"),
 ]
 nitpick_ignore_regex = [
     # Builtins (str, bytes, int...) and typing constructs.

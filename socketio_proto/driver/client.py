@@ -297,7 +297,7 @@ class ClientDriver:
         return bool(self._ready)
 
     def job_finished(self, job: Job, now: float, *, pump: bool = True) -> None:
-        """``job`` is done (``pump=False``: the caller calls :meth:`transmit` next)."""
+        """``job`` is done (``pump=False``: the caller calls :meth:`transmit` next, which pumps)."""
         following = self.scheduler.finished(job)
         if following is not None:
             self._ready.append(following)

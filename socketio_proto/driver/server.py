@@ -80,7 +80,8 @@ class AppDriver:
         """``job`` ran to its end (or failed); the next job of its connection may start.
 
         ``pump=False`` leaves what the job caused for the caller's next
-        :meth:`transmit` (which pumps), saving a pass after every job of a batch.
+        :meth:`pump` (``ServerDriver.transmit`` pumps), saving a pass after every
+        job of a batch.
         """
         following = self.scheduler.finished(job)
         if following is not None:
