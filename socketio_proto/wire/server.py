@@ -43,8 +43,6 @@ from .websocket import (
     Received,
     Role,
     WebSocketError,
-    binary_frame,
-    text_frame,
 )
 
 __all__ = ["ParkedRequest", "Transmit", "WireServer"]
@@ -215,7 +213,7 @@ class WireServer:
         bytes, so that what the wire layer writes itself (pongs, close replies)
         keeps its place in line however the bytes were chunked.
         """
-        by_ws, touched = self._by_ws, self._touched
+        by_ws = self._by_ws
         # A broadcast hands every target the same message object: frame it once.
         last_message: str | bytes | None = None
         last_frame = b""
@@ -229,19 +227,13 @@ class WireServer:
                     if conn is None or conn.ws is None:
                         continue
                     ws, message = conn.ws, output.message
-                    if type(ws) is FrameCodec and ws.state is _OPEN:
-                        # Server frames are unmasked: the bytes suit any peer.
-                        if message is not last_message:
-                            last_message = message
-                            last_frame = (
-                                text_frame(message)
-                                if type(message) is str
-                                else binary_frame(message)  # type: ignore[arg-type]
-                            )
-                        conn.out.append(last_frame)
-                        touched[conn.conn_id] = conn
+                    if message is last_message and type(ws) is FrameCodec and ws.state is _OPEN:
+                        frame: bytes | None = last_frame  # server frames suit any peer
                     else:
-                        self._write(conn, ws.send(message))
+                        frame = ws.send(message)
+                        if frame is not None and type(ws) is FrameCodec:
+                            last_message, last_frame = message, frame
+                    self._write(conn, frame)
                 elif isinstance(output, Respond):
                     conn = self._by_request.pop(output.request_id, None)
                     if conn is not None:
