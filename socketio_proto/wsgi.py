@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlencode
+from urllib.parse import unquote_to_bytes
 
 from .engineio.http import HttpRequest, HttpResponse
 
@@ -77,13 +77,11 @@ def wsgi_environ(
     server_port: int = 80,
     remote_addr: str | None = None,
     remote_port: int | None = None,
-    query_string: str | None = None,
     script_name: str = "",
 ) -> dict[str, Any]:
     """The PEP 3333 ``environ`` of ``request`` (a fresh ``wsgi.input`` on its body).
 
-    ``query_string``: the raw query as received (``HttpRequest.query`` keeps the first
-    value of a repeated parameter only; without it the query is re-encoded from that).
+    ``QUERY_STRING`` is the query as received, repeated parameters included.
     Repeated headers are joined with ``", "`` (cookies with ``"; "``); header names
     containing ``_`` are dropped, as most servers do, so that they cannot pass for
     ``-`` ones.
@@ -96,7 +94,7 @@ def wsgi_environ(
         "SCRIPT_NAME": script_name,
         # PEP 3333: the decoded path, its bytes as a latin-1 str.
         "PATH_INFO": unquote_to_bytes(raw_path).decode("latin-1"),
-        "QUERY_STRING": query_string if query_string is not None else urlencode(request.query),
+        "QUERY_STRING": request.raw_query,
         "SERVER_NAME": server_name,
         "SERVER_PORT": str(server_port),
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -181,8 +179,7 @@ class WSGIFallback:
 
     ``server_name``/``server_port`` fill ``SERVER_NAME``/``SERVER_PORT`` (the
     application's URLs come from the ``Host`` header when the client sends one).
-    :meth:`respond` also takes what only the transport knows (the peer's address,
-    the raw query string).
+    :meth:`respond` also takes what only the transport knows (the peer's address).
     """
 
     def __init__(
@@ -200,7 +197,6 @@ class WSGIFallback:
         request: HttpRequest,
         *,
         remote: tuple[str, int] | None = None,
-        query_string: str | None = None,
     ) -> HttpResponse:
         """Answer ``request``; ``remote``: the peer's (address, port)."""
         environ = wsgi_environ(
@@ -209,6 +205,5 @@ class WSGIFallback:
             server_port=self.server_port,
             remote_addr=remote[0] if remote is not None else None,
             remote_port=remote[1] if remote is not None else None,
-            query_string=query_string,
         )
         return call_wsgi(self.app, environ)

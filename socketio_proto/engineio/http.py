@@ -41,6 +41,9 @@ ERROR_MESSAGES = {
 class HttpRequest:
     """One HTTP request, complete with its body.
 
+    ``query`` maps each parameter to its first value (what the Engine.IO machines
+    read); ``query_string`` is the query as received, still percent-encoded, for
+    code that needs every value of a repeated parameter (a WSGI ``environ``, say).
     ``headers`` names are lower-case; repeated headers keep their order.
     ``secure`` says whether it came over TLS (for the same-origin check).
     """
@@ -51,6 +54,7 @@ class HttpRequest:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     secure: bool = False
+    query_string: str = ""
 
     @classmethod
     def from_target(
@@ -64,7 +68,8 @@ class HttpRequest:
     ) -> HttpRequest:
         """Build a request from a request target such as ``/engine.io/?EIO=4&transport=polling``.
 
-        The first value of a repeated query parameter wins.
+        The first value of a repeated query parameter wins in ``query``;
+        ``query_string`` keeps them all.
         """
         parts = urlsplit(target)
         query: dict[str, str] = {}
@@ -77,12 +82,19 @@ class HttpRequest:
             tuple((name.lower(), value) for name, value in headers),
             body,
             secure,
+            parts.query,
         )
+
+    @property
+    def raw_query(self) -> str:
+        """``query_string``, or for a request built from ``query`` alone, its encoding."""
+        return self.query_string or urlencode(self.query)
 
     @property
     def target(self) -> str:
         """The request target: path plus the encoded query string."""
-        return f"{self.path}?{urlencode(self.query)}" if self.query else self.path
+        query = self.raw_query
+        return f"{self.path}?{query}" if query else self.path
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (lower-case), or None."""

@@ -294,9 +294,7 @@ class ThreadedServer:
         try:
             if self._wsgi is not None:
                 remote = (peer[0], peer[1]) if peer else None
-                response = self._wsgi.respond(
-                    parked.request, remote=remote, query_string=parked.query_string
-                )
+                response = self._wsgi.respond(parked.request, remote=remote)
             else:
                 assert self._fallback is not None
                 response = self._fallback(parked.request)

@@ -20,7 +20,6 @@ import contextlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import h11
 from wsproto import ConnectionType, WSConnection
@@ -77,8 +76,6 @@ class ParkedRequest:
     #: Identifies this request on its connection (negative: never an engine request id).
     token: int
     request: HttpRequest
-    #: The raw query string (``request.query`` keeps the first of repeated parameters).
-    query_string: str
 
 
 class _Connection:
@@ -337,9 +334,7 @@ class WireServer:
         if not request.path.startswith(self.config.path):
             if self.park_fallback:
                 conn.request_id = next(self._tokens)
-                assert conn.request is not None
-                query = urlsplit(conn.request.target.decode("latin-1")).query
-                self.parked.append(ParkedRequest(conn.conn_id, conn.request_id, request, query))
+                self.parked.append(ParkedRequest(conn.conn_id, conn.request_id, request))
                 return
             response = self.fallback(request) if self.fallback is not None else _NOT_FOUND
             self._send_response(conn, response, now)

@@ -84,6 +84,7 @@ def snapshot(auth: Any = None) -> dict[str, Any]:
         "event": request.event["message"],
         "path": request.path,
         "user": request.args.get("user"),
+        "tags": request.args.getlist("tag"),
         "token": request.headers.get("X-Token"),
         "cookie": request.cookies.get("flavour"),
         "auth": auth if auth is not None else request.auth,
@@ -154,7 +155,7 @@ def test_handlers_see_the_handshake_request_and_auth(
     _, server, _ = site
     client = Polling(
         server.url,
-        "user=ada&lang=fr",
+        "user=ada&tag=a&lang=fr&tag=b",
         {"X-Token": "t0k3n", "Cookie": "flavour=vanilla"},
     )
     client.send('0/ctx,{"token":"good"}')
@@ -166,6 +167,7 @@ def test_handlers_see_the_handshake_request_and_auth(
         "event": "connect",
         "path": "/socket.io/",
         "user": "ada",
+        "tags": ["a", "b"],  # every value of a repeated parameter, as in Flask
         "token": "t0k3n",
         "cookie": "vanilla",
         "auth": {"token": "good"},
