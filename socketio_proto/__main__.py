@@ -99,9 +99,9 @@ def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, got {args.port}")
     try:
-        serve(args.io, args.host, args.port, args.client_js)
+        serve(args.io, args.host, args.port, args.client_js)  # returns on SIGTERM
     except KeyboardInterrupt:
-        print("stopped")
+        pass
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -109,6 +109,7 @@ def _demo(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         hint = " (pip install 'socketio_proto[trio]')" if args.io == "trio" else ""
         print(f"error: {exc}{hint}", file=sys.stderr)
         return 1
+    print("stopped")
     return 0
 
 

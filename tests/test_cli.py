@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +101,33 @@ def test_demo_serves_the_page_socketio_and_a_local_client_bundle(io: str, tmp_pa
         sid = match.group(1).decode()
         _, _, joined = _get(demo.url + f"/socket.io/?EIO=3&transport=polling&sid={sid}")
         assert joined == b"2:40"  # revision 4 joins "/" unasked
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+@pytest.mark.parametrize("io", ["asyncio", "trio", "threads"])
+def test_demo_stops_gracefully_on_a_signal(io: str, stop: signal.Signals) -> None:
+    import json
+    import urllib.request
+
+    from tests.support.demo_server import running_demo
+
+    def http(url: str, data: bytes | None = None) -> str:
+        with urllib.request.urlopen(url, data=data, timeout=10) as response:
+            return str(response.read().decode())
+
+    answers: queue.Queue[str] = queue.Queue()
+    with running_demo(io, stop=stop) as demo:  # checks the exit status after the signal
+        base = demo.url + "/socket.io/?EIO=4&transport=polling"
+        sid = json.loads(http(base)[1:])["sid"]
+        assert http(f"{base}&sid={sid}", b"40/test,") == "ok"
+        joined = http(f"{base}&sid={sid}")  # the CONNECT reply and the greeting
+        assert joined.startswith("40/test,") and "Connected" in joined, joined
+        poll = threading.Thread(target=lambda: answers.put(http(f"{base}&sid={sid}")))
+        poll.start()
+        time.sleep(0.2)  # the long poll is waiting on the server
+    poll.join(10)
+    # The waiting poll was answered with Engine.IO's close packet before the process ended.
+    assert answers.get_nowait() == "1"
 
 
 def test_demo_page_uses_the_cdn_without_client_js() -> None:

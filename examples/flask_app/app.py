@@ -6,7 +6,7 @@ Run it from a checkout (socketio_proto and Flask installed)::
 
 and open the URL it prints.  The page loads the official JavaScript client from the
 public CDN, or from ``PATH`` (e.g. ``node_modules/socket.io-client/dist/socket.io.min.js``)
-with ``--client-js``.  Ctrl-C stops it.
+with ``--client-js``.  Ctrl-C or SIGTERM stops it gracefully.
 
 Written as a Flask-SocketIO user would: handlers take the event's data, ``emit`` answers
 the sender, ``flask.session`` counts the messages of each socket, and ``request.sid``
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"Serving on {server.url}/ (Ctrl-C to stop)", flush=True)
+    # SIGTERM (service managers, containers): close() waits for the clients, so not in
+    # the signal handler itself.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.close).start())
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: serve_forever closed gracefully
         server.serve_forever()
     return 0

@@ -6,6 +6,8 @@ page on one of the IO adapters until interrupted.
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -33,7 +35,12 @@ def serve(
     port: int = 5000,
     client_js: Path | None = None,
 ) -> None:
-    """Serve the demo until interrupted (Ctrl-C shuts it down gracefully)."""
+    """Serve the demo until interrupted.
+
+    Ctrl-C (``KeyboardInterrupt``, re-raised) and SIGTERM (a normal return) both
+    shut it down gracefully: clients are told, and the last bytes leave.  SIGTERM
+    is what service managers and container runtimes send.
+    """
     app = create_app()
     fallback = demo_fallback(client_js)
 
@@ -54,6 +61,13 @@ def serve(
         async def main() -> None:
             async with AsyncServer(app, host=host, port=port, fallback=fallback) as server:
                 announce(server.port)
+                closing: set[asyncio.Task[None]] = set()  # keeps the task alive
+
+                def terminate() -> None:
+                    closing.add(asyncio.create_task(server.close()))
+
+                if _is_main_thread():
+                    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
                 await server.serve_forever()
 
         asyncio.run(main())
@@ -67,6 +81,14 @@ def serve(
                 server = TrioServer(app, host=host, port=port, fallback=fallback)
                 await nursery.start(server.serve)
                 announce(server.port)
+                if _is_main_thread():
+                    nursery.start_soon(close_on_sigterm, server)
+
+        async def close_on_sigterm(server: TrioServer) -> None:
+            with trio.open_signal_receiver(signal.SIGTERM) as signals:
+                async for _ in signals:
+                    await server.aclose()
+                    return
 
         try:
             trio.run(trio_main)
@@ -83,9 +105,25 @@ def serve(
 
         with ThreadedServer(app, host=host, port=port, fallback=fallback) as threaded:
             announce(threaded.port)
-            threaded.serve_forever()
+            if not _is_main_thread():
+                threaded.serve_forever()
+                return
+            # close() waits for the clients: not in the signal handler itself.
+            previous = signal.signal(
+                signal.SIGTERM,
+                lambda *_: threading.Thread(target=threaded.close, name="sigterm").start(),
+            )
+            try:
+                threaded.serve_forever()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
     else:
         raise ValueError(f"unknown IO adapter {io!r}; choose from {', '.join(IO_CHOICES)}")
+
+
+def _is_main_thread() -> bool:
+    # Signal handlers can only be installed from the main thread.
+    return threading.current_thread() is threading.main_thread()
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:

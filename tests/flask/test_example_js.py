@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -43,7 +44,8 @@ Example = ServerProcess
 @contextlib.contextmanager
 def running_example(*extra: str) -> Iterator[Example]:
     command = [sys.executable, str(EXAMPLE), "--port", "0", *extra]
-    with running_server("Flask example", command, URL_BANNER) as server:
+    # SIGTERM: what a service manager sends; the example must still exit cleanly (status 0).
+    with running_server("Flask example", command, URL_BANNER, stop=signal.SIGTERM) as server:
         yield server
 
 
