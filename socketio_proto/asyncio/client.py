@@ -23,9 +23,9 @@ import concurrent.futures
 import contextlib
 import ssl as ssl_module
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from ..driver.client import ClientDriver, ConnectFailed
 from ..errors import LocalProtocolError
@@ -205,9 +205,19 @@ class AsyncClient(LoopRunner[ClientDriver]):
         self._flush()
         return await wrap_pending(pending)
 
+    @overload
+    def call_threadsafe(
+        self, function: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]: ...
+
+    @overload
     def call_threadsafe(
         self, function: Callable[..., T], /, *args: Any, **kwargs: Any
-    ) -> concurrent.futures.Future[T]:
+    ) -> concurrent.futures.Future[T]: ...
+
+    def call_threadsafe(
+        self, function: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
         """Run ``function(*args, **kwargs)`` in the client's loop from another thread.
 
         ``function`` may be a coroutine function (e.g. ``client.emit``): it is awaited.

@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import ssl as ssl_module
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from ..app.server import PendingCall, Server
 from ..driver import DEFAULT_MAX_OUTGOING_BYTES, ServerDriver
@@ -184,12 +184,23 @@ class AsyncServer(LoopRunner[ServerDriver]):
 
     # -- calling in ----------------------------------------------------------------------
 
+    @overload
+    def call_threadsafe(
+        self, function: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[T]: ...
+
+    @overload
     def call_threadsafe(
         self, function: Callable[..., T], /, *args: Any, **kwargs: Any
-    ) -> concurrent.futures.Future[T]:
+    ) -> concurrent.futures.Future[T]: ...
+
+    def call_threadsafe(
+        self, function: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[Any]:
         """Run ``function(*args, **kwargs)`` in the loop (e.g. ``app.emit``) from any thread.
 
-        The one safe way in from other threads; returns a future of the result.
+        The one safe way in from other threads; returns a future of the result (a
+        coroutine function's result is awaited: ``call_threadsafe(server.call, ...)``).
         """
         return asyncio.run_coroutine_threadsafe(call_in_loop(function, args, kwargs), self._loop)
 

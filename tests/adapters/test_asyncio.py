@@ -215,6 +215,16 @@ def test_server_call_awaits_the_clients_ack_and_times_out() -> None:
             assert await server.call("question", 21, to=sid) == [42]
             with pytest.raises(AckTimeout):
                 await server.call("unknown-event", to=sid, timeout=0.2)
+
+            def from_thread() -> list[Any]:
+                # A coroutine function is awaited in the loop; the future has its result
+                # (typed: mypy checks this assignment through call_threadsafe's overloads).
+                answer: list[Any] = server.call_threadsafe(
+                    server.call, "question", 5, to=sid
+                ).result(TIMEOUT)
+                return answer
+
+            assert await asyncio.to_thread(from_thread) == [10]
             await client.disconnect()
 
     run(main)
