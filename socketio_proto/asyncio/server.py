@@ -86,8 +86,9 @@ class _Connection(asyncio.BufferedProtocol):
 class AsyncServer(LoopRunner[ServerDriver]):
     """An asyncio TCP server for ``app`` (HTTP long-polling and WebSocket on one port).
 
-    ``fallback`` answers requests outside the Socket.IO path (e.g. a page).
-    ``concurrent``: run handler jobs of one connection concurrently too.
+    ``fallback`` answers requests outside the Socket.IO path (e.g. a page); it
+    runs on the event loop, so it must be quick: put a real web application behind
+    :class:`~socketio_proto.asgi.ASGIApp` instead.  ``concurrent``: run handler jobs of one connection concurrently too.
     ``max_outgoing_bytes``: a connection with more unwritten bytes is cut off
     (a client that stopped reading).
     """

@@ -49,7 +49,9 @@ class TrioServer(TrioRunner[ServerDriver]):
     """A trio TCP server for ``app`` (HTTP long-polling and WebSocket on one port).
 
     ``port=0`` picks a free port (read ``port`` once started).  ``fallback``
-    answers requests outside the Socket.IO path (e.g. a page).  ``concurrent``:
+    answers requests outside the Socket.IO path (e.g. a page); it runs in the
+    server's task, so it must be quick (a static page, say).
+    ``concurrent``:
     run handler jobs of one connection concurrently too.  ``max_outgoing_bytes``:
     a connection with more unwritten bytes is cut off (a client that stopped
     reading).  ``shutdown_timeout``: how long connections get to receive their
