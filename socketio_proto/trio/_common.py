@@ -2,8 +2,9 @@
 
 :class:`Connection` is one TCP stream: a reader feeds the driver, and writes
 queue in an outgoing buffer that a writer sends in order (so a peer that stops
-reading stalls only its own writer).  :class:`TrioRunner` runs a driver's jobs,
-its flushes and its one timer in a nursery.
+reading stalls only its own writer).  On plain TCP a write with nothing queued
+goes straight to the socket, so a broadcast wakes no writer task per client.
+:class:`TrioRunner` runs a driver's jobs, its flushes and its one timer in a nursery.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import concurrent.futures
 import inspect
 import logging
 import math
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
@@ -46,7 +48,7 @@ class Connection:
     at once.
     """
 
-    __slots__ = ("_wake", "closing", "conn_id", "in_flight", "outgoing", "scope")
+    __slots__ = ("_fd", "_wake", "closing", "conn_id", "in_flight", "outgoing", "scope")
 
     def __init__(self, conn_id: int) -> None:
         self.conn_id = conn_id
@@ -55,15 +57,31 @@ class Connection:
         self.closing = False
         self.scope = trio.CancelScope()
         self._wake = trio.Event()
+        # The socket's descriptor while a plain TCP stream is open, else -1.
+        self._fd = -1
 
     @property
     def unwritten(self) -> int:
         return len(self.outgoing) + self.in_flight
 
     def write(self, data: bytes) -> None:
-        if not self.scope.cancel_called:  # aborted: nothing more is sent
-            self.outgoing += data
-            self._wake.set()
+        if self.scope.cancel_called:  # aborted: nothing more is sent
+            return
+        if self._fd >= 0 and not self.outgoing and not self.in_flight:
+            # Nothing queued, so nothing can be overtaken: try the (non-blocking)
+            # socket now, and leave only what it did not take to the writer task.
+            try:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:  # reset or broken: the reader sees it too
+                self.abort()
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self.outgoing += data
+        self._wake.set()
 
     def close(self) -> None:
         """Hang up after the queued bytes are sent."""
@@ -95,11 +113,14 @@ class Connection:
                     stream = await open_stream()
                 except OSError:
                     return
+                if isinstance(stream, trio.SocketStream):  # not TLS: bytes go as they are
+                    self._fd = stream.socket.fileno()
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._read, stream, received, close_on_eof)
                     await self._send(stream, written)
                     nursery.cancel_scope.cancel()
         finally:
+            self._fd = -1  # before the descriptor closes and its number can be reused
             if stream is not None:
                 await trio.aclose_forcefully(stream)
 

@@ -460,3 +460,47 @@ def test_demo_cli_exits_cleanly_on_sigint() -> None:
         url = demo.url + "/socket.io/?EIO=4&transport=polling"
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
             assert response.read().startswith(b'0{"sid":')
+
+
+# -- the connection's writes ----------------------------------------------------------------
+
+
+def test_writes_go_out_at_once_and_in_order_when_the_peer_stalls() -> None:
+    from socketio_proto.trio._common import Connection
+
+    async def main() -> None:
+        ours, theirs = socket.socketpair()
+        theirs.setblocking(False)
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(ours))
+        conn = Connection(1)
+
+        async def opened() -> trio.abc.Stream:
+            return stream
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(
+                functools.partial(
+                    conn.run, opened, lambda _id, _data: None, lambda: None, close_on_eof=False
+                )
+            )
+            await trio.testing.wait_all_tasks_blocked()
+            # An idle plain-TCP connection sends in write() itself: no task has run since.
+            conn.write(b"now")
+            assert theirs.recv(16) == b"now"
+            # The peer stops reading: what the socket refuses queues, later writes behind it.
+            chunks = [bytes([n]) * 300_000 for n in range(1, 9)]
+            for chunk in chunks:
+                conn.write(chunk)
+            assert conn.unwritten > 0
+            received = bytearray()
+            while len(received) < sum(map(len, chunks)):
+                with contextlib.suppress(BlockingIOError):
+                    received += theirs.recv(1 << 20)
+                await trio.sleep(0)
+            assert bytes(received) == b"".join(chunks)
+            await trio.testing.wait_all_tasks_blocked()
+            assert conn.unwritten == 0
+            conn.close()
+        theirs.close()
+
+    run(main)
