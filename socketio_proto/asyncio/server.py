@@ -88,9 +88,9 @@ class AsyncServer(LoopRunner[ServerDriver]):
 
     ``fallback`` answers requests outside the Socket.IO path (e.g. a page); it
     runs on the event loop, so it must be quick: put a real web application behind
-    :class:`~socketio_proto.asgi.ASGIApp` instead.  ``concurrent``: run handler jobs of one connection concurrently too.
-    ``max_outgoing_bytes``: a connection with more unwritten bytes is cut off
-    (a client that stopped reading).
+    :class:`~socketio_proto.asgi.ASGIApp` instead.  ``concurrent``: run handler
+    jobs of one connection concurrently too.  ``max_outgoing_bytes``: a connection
+    with more unwritten bytes is cut off (a client that stopped reading).
     """
 
     def __init__(
