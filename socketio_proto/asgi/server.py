@@ -286,7 +286,6 @@ class ASGIApp(LoopRunner[AppDriver]):
             engine_path,
             headers,
             bytes(body),
-            secure_scheme="https",
         )
         loop = self._loop
         request_id = self.app.engine.handle_request(request, loop.time())
@@ -334,7 +333,7 @@ class ASGIApp(LoopRunner[AppDriver]):
         if self.closed and _opens_session(scope):
             await _refuse_websocket(scope, send, _UNAVAILABLE)
             return
-        request = _request(scope, "GET", engine_path, _headers(scope), b"", secure_scheme="wss")
+        request = _request(scope, "GET", engine_path, _headers(scope), b"")
         loop = self._loop
         decision = self.app.engine.handle_websocket(request, loop.time())
         if isinstance(decision, HttpResponse):
@@ -535,21 +534,23 @@ def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
     return None
 
 
+_SECURE_SCHEMES = frozenset({"https", "wss"})
+
+
 def _request(
     scope: Scope,
     method: str,
     engine_path: str,
     headers: tuple[tuple[str, str], ...],
     body: bytes,
-    *,
-    secure_scheme: str,
 ) -> HttpRequest:
     query = bytes(scope.get("query_string", b"")).decode("latin-1")
     # Parse the query only: the path is already decoded (a "?" in it is not a query).
     parsed = HttpRequest.from_target(method, f"/?{query}", headers, body)
-    return dataclasses.replace(
-        parsed, path=engine_path, secure=scope.get("scheme") == secure_scheme
-    )
+    # Either secure name on either scope type: middlewares rewriting the scheme
+    # (proxy-header fixers, say) do not always pick the one of the scope's type.
+    secure = scope.get("scheme") in _SECURE_SCHEMES
+    return dataclasses.replace(parsed, path=engine_path, secure=secure)
 
 
 def _encode(headers: tuple[tuple[str, str], ...]) -> list[tuple[bytes, bytes]]:

@@ -13,15 +13,11 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import shutil
 import socket
-import ssl
-import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +32,7 @@ from socketio_proto.socketio.config import ClientConfig, ReconnectionConfig
 from socketio_proto.threads import AckTimeout, Client, ConnectFailed, ThreadedServer
 from socketio_proto.threads import _common as threads_common
 from tests.support.demo_server import running_demo
+from tests.support.tls import Certificate, self_signed_certificate
 
 TIMEOUT = 5.0
 TRANSPORTS = {"websocket": ["websocket"], "polling": ["polling"], "upgrade": None}
@@ -501,34 +498,15 @@ def test_demo_cli_serves_and_stops_on_sigint() -> None:
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    # Not a skip: .ci/run installs it (Debian package openssl) when it is missing.
-    assert openssl is not None, "the openssl command is needed to make a test certificate"
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_tls(certificate: tuple[Path, Path], transport: str) -> None:
-    cert, key = certificate
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
-    client_context = ssl.create_default_context(cafile=str(cert))
-    with ThreadedServer(create_app(), port=0, ssl=server_context) as server:
+def test_tls(certificate: Certificate, transport: str) -> None:
+    with ThreadedServer(create_app(), port=0, ssl=certificate.server_context()) as server:
         assert server.url.startswith("https://")
-        client = Client(ssl=client_context)
+        client = Client(ssl=certificate.client_context())
         with client:
             client.connect(server.url, transports=[transport])
             payload = [b"\x00" * 100_000, "x" * 100_000]

@@ -8,6 +8,9 @@ does not stop in time::
     with uvicorn_server(ASGIApp(create_app())) as server:
         server.url                      # "http://127.0.0.1:PORT"
 
+With ``tls=`` (a :class:`tests.support.tls.Certificate`) the server speaks only
+HTTPS/WSS and the URL is ``"https://127.0.0.1:PORT"``.
+
 ``server.log()`` holds what the server and the library logged (warnings and errors),
 for failure diagnostics.  The applications used by the tests (mounted under
 Starlette, FastAPI, or the pre-0.33 Starlette convention) are built here too.
@@ -36,6 +39,7 @@ from starlette.routing import Mount, Route
 
 from socketio_proto.asgi import ASGIApp
 from socketio_proto.asgi.server import ASGIApplication, Receive, Scope, Send
+from tests.support.tls import Certificate
 
 __all__ = [
     "HELLO",
@@ -95,6 +99,10 @@ def _listening_socket() -> socket.socket:
     return sock
 
 
+def _scheme(tls: Certificate | None) -> str:
+    return "http" if tls is None else "https"
+
+
 def _wait(condition: Any, what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -104,7 +112,9 @@ def _wait(condition: Any, what: str, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: ASGIApplication, name: str = "uvicorn") -> Iterator[RunningServer]:
+def uvicorn_server(
+    app: ASGIApplication, name: str = "uvicorn", *, tls: Certificate | None = None
+) -> Iterator[RunningServer]:
     """uvicorn with its wsproto WebSocket implementation and the lifespan on."""
     sock = _listening_socket()
     port = sock.getsockname()[1]
@@ -115,9 +125,11 @@ def uvicorn_server(app: ASGIApplication, name: str = "uvicorn") -> Iterator[Runn
         log_config=None,  # leave the test process's logging alone
         log_level="warning",
         timeout_graceful_shutdown=5,
+        ssl_certfile=None if tls is None else str(tls.cert),
+        ssl_keyfile=None if tls is None else str(tls.key),
     )
     server = uvicorn.Server(config)
-    running = RunningServer(name, f"http://127.0.0.1:{port}")
+    running = RunningServer(name, f"{_scheme(tls)}://127.0.0.1:{port}")
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     with _collecting(running.records), sock:
         thread.start()
@@ -132,8 +144,13 @@ def uvicorn_server(app: ASGIApplication, name: str = "uvicorn") -> Iterator[Runn
 
 
 @contextlib.contextmanager
-def hypercorn_server(app: ASGIApplication, name: str = "hypercorn") -> Iterator[RunningServer]:
-    """hypercorn on asyncio, stopped through its shutdown trigger."""
+def hypercorn_server(
+    app: ASGIApplication, name: str = "hypercorn", *, tls: Certificate | None = None
+) -> Iterator[RunningServer]:
+    """hypercorn on asyncio, stopped through its shutdown trigger.
+
+    With ``tls`` it offers HTTP/2 as well as HTTP/1.1 (ALPN), as it does in production.
+    """
     sock = _listening_socket()
     port = sock.getsockname()[1]
     config = hypercorn.config.Config()
@@ -141,7 +158,9 @@ def hypercorn_server(app: ASGIApplication, name: str = "hypercorn") -> Iterator[
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5
-    running = RunningServer(name, f"http://127.0.0.1:{port}")
+    if tls is not None:
+        config.certfile, config.keyfile = str(tls.cert), str(tls.key)
+    running = RunningServer(name, f"{_scheme(tls)}://127.0.0.1:{port}")
     ready = threading.Event()
     control: dict[str, Any] = {}
     failure: list[BaseException] = []

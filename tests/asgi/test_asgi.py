@@ -400,6 +400,22 @@ def test_a_parked_poll_whose_client_leaves_closes_the_session() -> None:
     run(main)
 
 
+@pytest.mark.parametrize(
+    ("scheme", "secure"),
+    # Either secure name counts on an HTTP scope: scheme-rewriting middlewares mix them up.
+    [("https", True), ("wss", True), ("http", False), ("ws", False)],
+)
+def test_same_origin_reads_the_scope_scheme(scheme: str, secure: bool) -> None:
+    async def main() -> None:
+        app = ASGIApp(create_app(demo_engine_config(cors_allowed_origins=None)))
+        origin = [(b"host", b"testserver"), (b"origin", b"https://testserver")]
+        scope = http_scope("/socket.io/", HANDSHAKE, scheme=scheme, headers=origin)
+        status, _, body = await call_http(app, scope)
+        assert status == (200 if secure else 403), body
+
+    run(main)
+
+
 class FakeWebSocket:
     """The client side of an in-process ASGI WebSocket; ``stall`` stops taking sends."""
 
