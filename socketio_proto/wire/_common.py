@@ -1,4 +1,4 @@
-"""Small pieces both wire layers share: header encoding, h11 responses, WebSocket sends."""
+"""Small pieces both wire layers share: header encoding and h11 responses."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ from collections.abc import Iterable
 from http import HTTPStatus
 
 import h11
-from wsproto import WSConnection
-from wsproto import events as ws_events
-from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 
 from ..engineio.http import HttpResponse
 
@@ -45,18 +42,3 @@ def write_response(conn: h11.Connection, response: HttpResponse, *, close: bool 
     data = conn.send(h11.Response(status_code=response.status, headers=headers, reason=reason))
     data = (data or b"") + (conn.send(h11.Data(data=response.body)) or b"")
     return data + (conn.send(h11.EndOfMessage()) or b"")
-
-
-def message_event(message: str | bytes) -> ws_events.TextMessage | ws_events.BytesMessage:
-    """The wsproto event that sends ``message`` as a text or a binary frame."""
-    if isinstance(message, str):
-        return ws_events.TextMessage(data=message)
-    return ws_events.BytesMessage(data=message)
-
-
-def send_ws(ws: WSConnection, event: ws_events.Event) -> bytes | None:
-    """Bytes for ``event``, or None once closing has begun (nothing more may be sent)."""
-    try:
-        return ws.send(event)
-    except WsLocalProtocolError:
-        return None

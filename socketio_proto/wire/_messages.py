@@ -83,8 +83,16 @@ class WsprotoFraming:
         return _STATES.get(self._ws.state, CodecState.CLOSED)
 
     def receive(self, data: bytes) -> list[Received]:
-        ws = self._ws
         received: list[Received] = []
+        try:
+            self._receive(data, received)
+        except WebSocketError as exc:
+            exc.received = received  # delivered first, as FrameCodec does
+            raise
+        return received
+
+    def _receive(self, data: bytes, received: list[Received]) -> None:
+        ws = self._ws
         ws.receive_data(data)
         try:
             for event in ws.events():
@@ -106,7 +114,6 @@ class WsprotoFraming:
                     break
         except WsRemoteProtocolError as exc:
             raise WebSocketError(CLOSE_PROTOCOL_ERROR, str(exc)) from None
-        return received
 
     def _send(self, event: ws_events.Event) -> bytes | None:
         try:
@@ -126,8 +133,9 @@ class WsprotoFraming:
         return self._send(ws_events.CloseConnection(code=code, reason=reason or None))
 
     def fail(self, code: int) -> bytes | None:
-        # wsproto already considers itself closed after a violation: frame it ourselves.
-        return close_frame(code)
+        # wsproto already considers itself closed after a violation: frame it ourselves
+        # (masked on a client's connection, as every frame a client sends must be).
+        return close_frame(code, mask=self._ws.client)
 
     def reply_to_close(self, close: Close) -> bytes | None:
         if self._ws.state is not ConnectionState.REMOTE_CLOSING:

@@ -1,4 +1,4 @@
-"""Drive an Engine.IO client from raw TCP bytes: h11 for polling, wsproto for WebSockets.
+"""Drive an Engine.IO client from raw TCP bytes: h11 for polling, our framing for WebSockets.
 
 A polling client needs a GET and a POST in flight at once, so the wire client
 manages several TCP connections to one server (idle ones are kept alive and
@@ -10,6 +10,10 @@ reused).  The caller opens connections when told to and moves bytes::
         if isinstance(out, OpenConnection): open a TCP connection for out.conn_id
         else: write out.data to out.conn_id (then close it if out.close)
     wire.receive_data(conn_id, data, now)     # b"" means EOF
+
+A WebSocket's opening handshake is checked by wsproto; its frames then go
+through :class:`~socketio_proto.wire.websocket.FrameCodec` (masked, as a
+client's must be), or through wsproto when permessage-deflate was negotiated.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from dataclasses import dataclass
 import h11
 from wsproto import ConnectionType, WSConnection
 from wsproto import events as ws_events
-from wsproto.connection import ConnectionState
 from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
@@ -32,9 +35,10 @@ from ..engineio.client import (
 )
 from ..engineio.events import CloseReason, CloseWebSocket, SendWebSocket
 from ..engineio.http import HttpResponse
-from ._common import decode_headers, encode_headers, message_event, send_ws
-from ._messages import MessageAssembler, MessageTooBig
+from ._common import decode_headers, encode_headers
+from ._messages import WsprotoFraming
 from .server import Transmit
+from .websocket import Close, FrameCodec, Ping, Received, Role, WebSocketError
 
 __all__ = ["OpenConnection", "WireClient"]
 
@@ -48,12 +52,13 @@ class OpenConnection:
 
 class _Connection:
     __slots__ = (
-        "assembler",
         "body",
         "body_size",
         "closing",
         "conn_id",
         "h11",
+        "handshake",
+        "head",
         "out",
         "posting",
         "request_id",
@@ -62,7 +67,7 @@ class _Connection:
         "ws_id",
     )
 
-    def __init__(self, conn_id: int, message_limit: int) -> None:
+    def __init__(self, conn_id: int) -> None:
         self.conn_id = conn_id
         self.h11: h11.Connection | None = None
         self.request_id: int | None = None
@@ -71,9 +76,13 @@ class _Connection:
         self.response: h11.Response | None = None
         self.body: list[bytes] = []
         self.body_size = 0
-        self.ws: WSConnection | None = None
+        #: The WebSocket handshake in progress (wsproto wrote the request, and checks the
+        #: response), and the bytes received since it began.
+        self.handshake: WSConnection | None = None
+        self.head = bytearray()
+        #: The WebSocket's framing once the handshake is done.
+        self.ws: FrameCodec | WsprotoFraming | None = None
         self.ws_id: int | None = None
-        self.assembler = MessageAssembler(message_limit)
         self.out = bytearray()
         self.closing = False
 
@@ -145,13 +154,14 @@ class WireClient:
                 self._open_websocket(output)
             elif isinstance(output, SendWebSocket):
                 conn = self._by_ws.get(output.ws_id)
-                if conn is not None:
-                    self._send_ws(conn, message_event(output.message))
+                if conn is not None and conn.ws is not None:
+                    self._write(conn, conn.ws.send(output.message))
             else:
                 assert isinstance(output, CloseWebSocket)
                 conn = self._by_ws.pop(output.ws_id, None)
                 if conn is not None:
-                    self._send_ws(conn, ws_events.CloseConnection(code=output.code))
+                    if conn.ws is not None:  # else the handshake is still going: just hang up
+                        self._write(conn, conn.ws.close(output.code))
                     self._mark_closing(conn)
         if self.client.closed:
             # The session is over: hang up.  After our own close, the parked poll stays
@@ -182,6 +192,8 @@ class WireClient:
             return
         if conn.ws is not None:
             self._receive_ws(conn, data, now)
+        elif conn.handshake is not None:
+            self._receive_handshake(conn, data, now)
         elif conn.h11 is not None:
             self._receive_http(conn, data, now)
 
@@ -198,7 +210,7 @@ class WireClient:
     # -- HTTP ----------------------------------------------------------------------------
 
     def _new_connection(self) -> _Connection:
-        conn = _Connection(next(self._ids), self.client.config.limits.max_payload_bytes)
+        conn = _Connection(next(self._ids))
         self._connections[conn.conn_id] = conn
         self._pending.append(OpenConnection(conn.conn_id))
         return conn
@@ -287,7 +299,7 @@ class WireClient:
         if conn.ws_id is not None:
             ws_id, conn.ws_id = conn.ws_id, None
             if self._by_ws.pop(ws_id, None) is not None:
-                if conn.ws is not None and conn.ws.state is ConnectionState.CONNECTING:
+                if conn.ws is None:  # the handshake did not complete
                     self.client.websocket_refused(ws_id, None, now)
                 else:
                     self.client.websocket_closed(ws_id, now)
@@ -302,80 +314,122 @@ class WireClient:
 
     def _open_websocket(self, output: OpenWebSocket) -> None:
         conn = self._new_connection()
-        conn.ws = WSConnection(ConnectionType.CLIENT)
+        conn.handshake = WSConnection(ConnectionType.CLIENT)
         conn.ws_id = output.ws_id
         request = output.request
         extensions: list[Extension] = [PerMessageDeflate()] if self.websocket_compression else []
-        headers = encode_headers(request.headers)
-        conn.out += conn.ws.send(
+        conn.out += conn.handshake.send(
             ws_events.Request(
                 host=self.host,
                 target=request.target,
-                extra_headers=headers,
+                extra_headers=encode_headers(request.headers),
                 extensions=extensions,
             )
         )
+        # wsproto would also take the frames that follow the response in the same read,
+        # out of our codec's reach: our own h11 finds where the response ends.  It is told
+        # of an upgrade request so that it expects a 101; what it would write is dropped
+        # (wsproto's request above is the one sent).
+        conn.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=self.max_header_bytes)
+        host = (b"Host", self.host.encode("idna"))
+        upgrade = [host, (b"Connection", b"Upgrade"), (b"Upgrade", b"websocket")]
+        conn.h11.send(h11.Request(method="GET", target=request.target, headers=upgrade))
+        conn.h11.send(h11.EndOfMessage())
         self._by_ws[output.ws_id] = conn
         self._touched[conn.conn_id] = conn
+
+    def _receive_handshake(self, conn: _Connection, data: bytes, now: float) -> None:
+        assert conn.h11 is not None
+        if conn.closing:
+            return
+        conn.head += data
+        try:
+            conn.h11.receive_data(data)
+            event = conn.h11.next_event()
+        except h11.RemoteProtocolError:  # not HTTP, or a head over max_header_bytes
+            self._refuse(conn, None, now)
+            return
+        if event is h11.NEED_DATA:
+            return
+        if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
+            self._accept(conn, now)
+        elif isinstance(event, h11.InformationalResponse | h11.Response):
+            # Like wsproto, any other status (even a 1xx) refuses, without waiting for a body.
+            refusal = HttpResponse(event.status_code, decode_headers(event.headers))
+            self._refuse(conn, refusal, now)
+        else:  # EOF before a response
+            self._refuse(conn, None, now)
+
+    def _accept(self, conn: _Connection, now: float) -> None:
+        """The server answered 101: let wsproto check it, then switch to framing."""
+        handshake, parser = conn.handshake, conn.h11
+        assert handshake is not None and parser is not None and conn.ws_id is not None
+        trailing, _ = parser.trailing_data
+        # wsproto sees the response alone, so nothing after it is left inside wsproto.
+        response = bytes(conn.head[: len(conn.head) - len(trailing)])
+        try:
+            handshake.receive_data(response)
+            accepted = [e for e in handshake.events() if isinstance(e, ws_events.AcceptConnection)]
+        except WsRemoteProtocolError:  # a bad Sec-WebSocket-Accept, an unknown extension...
+            accepted = []
+        if not accepted:
+            self._refuse(conn, None, now)
+            return
+        limit = self.client.config.limits.max_payload_bytes
+        # An extension (only permessage-deflate is offered) needs wsproto's framing.
+        conn.ws = (
+            WsprotoFraming(handshake, limit)
+            if accepted[0].extensions
+            else FrameCodec(role=Role.CLIENT, max_message_bytes=limit)
+        )
+        # The HTTP side is done with: keep an open WebSocket small.
+        conn.handshake = conn.h11 = None
+        conn.head = bytearray()
+        self.client.websocket_opened(conn.ws_id, now)
+        if trailing:  # frames sent right behind the response
+            self._receive_ws(conn, trailing, now)
+
+    def _refuse(self, conn: _Connection, response: HttpResponse | None, now: float) -> None:
+        ws_id, conn.ws_id = conn.ws_id, None
+        self._mark_closing(conn)
+        if ws_id is not None and self._by_ws.pop(ws_id, None) is not None:
+            self.client.websocket_refused(ws_id, response, now)
 
     def _receive_ws(self, conn: _Connection, data: bytes, now: float) -> None:
         ws = conn.ws
         assert ws is not None
-        ws.receive_data(data or None)
-        ws_id = conn.ws_id
-        try:
-            for event in ws.events():
-                if ws_id is None:
-                    return
-                if isinstance(event, ws_events.AcceptConnection):
-                    self.client.websocket_opened(ws_id, now)
-                elif isinstance(event, ws_events.RejectConnection):
-                    self._by_ws.pop(ws_id, None)
-                    conn.ws_id = None
-                    self._mark_closing(conn)
-                    refusal = HttpResponse(
-                        event.status_code,
-                        decode_headers(event.headers),
-                    )
-                    self.client.websocket_refused(ws_id, refusal, now)
-                    return
-                elif isinstance(event, ws_events.TextMessage | ws_events.BytesMessage):
-                    if not self._collect_fragment(conn, event, now):
-                        return
-                elif isinstance(event, ws_events.Ping):
-                    self._send_ws(conn, event.response())
-                elif isinstance(event, ws_events.CloseConnection):
-                    if ws.state is ConnectionState.REMOTE_CLOSING:
-                        self._send_ws(conn, event.response())
-                    self._fail(conn, now)
-                    return
-        except WsRemoteProtocolError:
-            self._send_ws(conn, ws_events.CloseConnection(code=1002))
+        if conn.closing:  # being hung up: nothing more is read
+            return
+        if not data:  # EOF without a close frame
             self._fail(conn, now)
             return
-        if not data:
-            self._fail(conn, now)
-
-    def _collect_fragment(
-        self,
-        conn: _Connection,
-        event: ws_events.TextMessage | ws_events.BytesMessage,
-        now: float,
-    ) -> bool:
         try:
-            message = conn.assembler.add(event)
-        except MessageTooBig:
-            self._send_ws(conn, ws_events.CloseConnection(code=1009))
-            self._fail(conn, now)
-            return False
-        if message is not None:
-            assert conn.ws_id is not None
-            self.client.receive_websocket_message(conn.ws_id, message, now)
+            received = ws.receive(data)
+        except WebSocketError as exc:
+            # What came before the violation is delivered, however the stream was split.
+            if self._deliver(conn, exc.received, now):
+                self._write(conn, ws.fail(exc.code))
+                self._fail(conn, now)
+            return
+        self._deliver(conn, received, now)
+
+    def _deliver(self, conn: _Connection, received: list[Received], now: float) -> bool:
+        """Hand messages to the client and answer controls; False once the peer closed."""
+        ws, ws_id = conn.ws, conn.ws_id
+        assert ws is not None and ws_id is not None
+        for item in received:
+            if type(item) is str or type(item) is bytes:
+                self.client.receive_websocket_message(ws_id, item, now)
+            elif isinstance(item, Ping):
+                self._write(conn, ws.pong(item.payload))
+            else:
+                assert isinstance(item, Close)
+                self._write(conn, ws.reply_to_close(item))
+                self._fail(conn, now)
+                return False
         return True
 
-    def _send_ws(self, conn: _Connection, event: ws_events.Event) -> None:
-        assert conn.ws is not None
-        data = send_ws(conn.ws, event)
+    def _write(self, conn: _Connection, data: bytes | None) -> None:
         if data is not None:
             conn.out += data
             self._touched[conn.conn_id] = conn
