@@ -202,6 +202,15 @@ class RunningServer:
     def alive(self) -> bool:
         return self.process.returncode is None
 
+    def pause(self) -> None:
+        """Stop the process (SIGSTOP): it takes no CPU until :meth:`resume`."""
+        if self.alive():
+            os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.alive():
+            os.kill(self.process.pid, signal.SIGCONT)
+
     def cpu_ticks(self) -> int:
         """User plus system CPU time used so far, in clock ticks (``/proc/<pid>/stat``)."""
         try:

@@ -97,7 +97,8 @@ def _method(plan: Plan, suites: Sequence[str]) -> list[str]:
     lines = [
         "every server is a separate process on the server CPU; one Node.js load generator "
         "(`loadgen.cjs`, built-in `net` only, Engine.IO 4 over WebSocket, namespace `/test`) "
-        "runs per measurement on the other CPU."
+        "runs per measurement on the other CPU; while one server is measured, the others "
+        "are paused (SIGSTOP) and the measured one has been idle for 0.25 s."
     ]
     if "echo" in suites:
         lines.append(

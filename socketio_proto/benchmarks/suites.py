@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from .loadgen import EchoSample, Loadgen, LoadgenError
 from .processes import (
@@ -130,22 +130,38 @@ class Bench:
                 self.details[name] = server.detail
         return running, failed
 
-    async def _settle(self, servers: list[RunningServer]) -> None:
-        """Wait until ``servers`` are idle (at most ``_SETTLE_LIMIT`` seconds).
+    @contextlib.asynccontextmanager
+    async def _alone(
+        self, running: dict[ServerName, RunningServer], name: ServerName
+    ) -> AsyncIterator[RunningServer]:
+        """Measure server ``name`` alone on the server CPU: idle first, the others paused.
 
-        All servers share one CPU: one still tearing down thousands of closed
-        connections (python-socketio and the threads server take seconds) would
-        slow the next measurement of another.
+        All servers share one CPU, and one still tearing down thousands of closed
+        connections (python-socketio takes tens of seconds) would slow the
+        measurement of another; paused (SIGSTOP), it waits for its own turn.
         """
+        server = running[name]
+        others = [other for other in running.values() if other is not server]
+        for other in others:
+            other.pause()
+        try:
+            await self._settle(server)
+            yield server
+        finally:
+            for other in others:
+                other.resume()
+
+    async def _settle(self, server: RunningServer) -> None:
+        """Wait until ``server`` is idle (at most ``_SETTLE_LIMIT`` seconds)."""
         deadline = time.monotonic() + _SETTLE_LIMIT
-        previous = sum(server.cpu_ticks() for server in servers)
+        previous = server.cpu_ticks()
         while time.monotonic() < deadline:
             await asyncio.sleep(_SETTLE_STEP)
-            used = sum(server.cpu_ticks() for server in servers)
+            used = server.cpu_ticks()
             if used - previous <= _IDLE_TICKS:
                 return
             previous = used
-        self._progress(f"servers still busy after {_SETTLE_LIMIT:.0f} s; measuring anyway")
+        self._progress(f"{server.name} still busy after {_SETTLE_LIMIT:.0f} s; measuring anyway")
 
     async def echo(self) -> list[EchoResult]:
         plan = self.plan
@@ -159,16 +175,18 @@ class Bench:
             for clients in plan.echo_clients:
                 for round_number in range(plan.rounds):
                     self._progress(f"echo K={clients} round {round_number + 1}/{plan.rounds}")
-                    for name, server in running.items():
-                        await self._settle(list(running.values()))
+                    for name in running:
                         try:
-                            sample = await self.loadgen.echo(
-                                server.port,
-                                clients=clients,
-                                seconds=plan.echo_seconds,
-                                warmup=plan.echo_warmup,
-                                timeout=plan.echo_seconds + plan.echo_warmup + _timeout(clients),
-                            )
+                            async with self._alone(running, name) as server:
+                                sample = await self.loadgen.echo(
+                                    server.port,
+                                    clients=clients,
+                                    seconds=plan.echo_seconds,
+                                    warmup=plan.echo_warmup,
+                                    timeout=plan.echo_seconds
+                                    + plan.echo_warmup
+                                    + _timeout(clients),
+                                )
                         except LoadgenError as exc:
                             errors.setdefault((name, clients), str(exc))
                             self._progress(f"echo K={clients} {name}: {exc}")
@@ -199,14 +217,14 @@ class Bench:
                         results.append(FanoutResult(name, clients, (), _too_many(clients)))
                         continue
                     self._progress(f"fanout C={clients} {name}")
-                    await self._settle(list(running.values()))
                     try:
-                        times = await self.loadgen.fanout(
-                            running[name].port,
-                            clients=clients,
-                            rounds=plan.rounds + 1,
-                            timeout=_timeout(clients) * 2,
-                        )
+                        async with self._alone(running, name) as server:
+                            times = await self.loadgen.fanout(
+                                server.port,
+                                clients=clients,
+                                rounds=plan.rounds + 1,
+                                timeout=_timeout(clients) * 2,
+                            )
                     except LoadgenError as exc:
                         self._progress(f"fanout C={clients} {name}: {exc}")
                         results.append(FanoutResult(name, clients, (), str(exc)))

@@ -155,3 +155,29 @@ def test_server_options_are_refused_for_the_codec_suite(
     with pytest.raises(SystemExit):
         cli(["bench", "codec", "--servers", "asyncio"])
     assert "server suites only" in capsys.readouterr().err
+
+
+def _state(pid: int) -> str:
+    """The process state letter of ``/proc/<pid>/stat`` ("T": stopped)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
+def test_a_paused_server_takes_no_cpu_until_resumed() -> None:
+    # What lets the suites measure one server while the others sit still.
+    from socketio_proto.benchmarks.processes import placement, running_server, server_spec
+
+    async def main() -> None:
+        problems: list[str] = []
+        async with running_server(server_spec("limit"), placement(), problems) as server:
+            pid = server.process.pid
+            assert _state(pid) != "T"
+            server.pause()
+            await asyncio.sleep(0.05)
+            assert _state(pid) == "T"
+            server.resume()
+            await asyncio.sleep(0.05)
+            assert _state(pid) != "T"
+        assert problems == []  # it still stopped cleanly on its signal
+
+    asyncio.run(main())
