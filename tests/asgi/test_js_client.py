@@ -20,7 +20,7 @@ import json
 import os
 import subprocess
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,18 +112,39 @@ class Observed(ScenarioReport):
 
 
 def _run_node(modules: Path, server: RunningServer, mode: str, path: str | None) -> Observed:
+    report, stderr = run_scenarios(modules, server, mode, SCENARIOS, path=path)
+    return Observed(mode, report, stderr, server)
+
+
+def run_scenarios(
+    modules: Path,
+    server: RunningServer,
+    mode: str,
+    scenarios: Sequence[str],
+    *,
+    path: str | None = None,
+    ca: Path | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Run the Node.js scenario runner against ``server``: its report and its stderr.
+
+    ``ca``: a certificate for Node to trust (an HTTPS server's own).
+    """
     request: dict[str, Any] = {
         "url": server.url,
         "package": "socket.io-client",
         "flavour": "v4",
         "mode": mode,
-        "scenarios": list(SCENARIOS),
+        "scenarios": list(scenarios),
         "echo_cases": {name: to_js(list(args)) for name, args in ECHO_CASES.items()},
     }
     if path is not None:
         request["path"] = path
     env = dict(os.environ, NODE_PATH=str(modules), NODE_OPTIONS="")
-    env.pop("DEBUG", None)
+    for name in ("DEBUG", "NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS"):
+        env.pop(name, None)
+    if ca is not None:
+        # Trusted as a CA: Node still checks the chain and the host name.
+        env["NODE_EXTRA_CA_CERTS"] = str(ca)
     done = subprocess.run(
         [node_executable(), str(SCENARIOS_JS)],
         input=json.dumps(request),
@@ -144,7 +165,7 @@ def _run_node(modules: Path, server: RunningServer, mode: str, path: str | None)
             f"{done.stdout[-_TAIL:]}\n--- Node stderr ---\n{done.stderr[-_TAIL:]}\n"
             f"--- server log ---\n{server.log()}"
         )
-    return Observed(mode, report, done.stderr, server)
+    return report, done.stderr
 
 
 @pytest.fixture(params=list(DEPLOYMENTS))

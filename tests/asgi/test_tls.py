@@ -30,7 +30,6 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -50,18 +49,17 @@ from socketio_proto.demo import create_app
 from socketio_proto.demo.app import demo_engine_config
 from socketio_proto.engineio.http import HttpRequest
 from tests.asgi.servers import RunningServer, hypercorn_server, uvicorn_server
+from tests.asgi.test_js_client import run_scenarios
 from tests.interop.test_js_client import (
     CLIENT_PACKAGES,
     ECHO_CASES,
-    SCENARIOS_JS,
     STREAM_LENGTH,
     ScenarioReport,
     binary_paths,
     from_js,
-    to_js,
     typed,
 )
-from tests.support.npm import ensure_node_modules, node_executable
+from tests.support.npm import ensure_node_modules
 from tests.support.tls import Certificate, self_signed_certificate
 
 TIMEOUT = 10.0
@@ -162,40 +160,7 @@ def run_node(
     ca: Path | None,
     scenarios: tuple[str, ...] = NODE_SCENARIOS,
 ) -> ScenarioReport:
-    request = {
-        "url": deployment.server.url,
-        "package": "socket.io-client",
-        "flavour": "v4",
-        "mode": mode,
-        "scenarios": list(scenarios),
-        "echo_cases": {name: to_js(list(args)) for name, args in ECHO_CASES.items()},
-    }
-    env = dict(os.environ, NODE_PATH=str(modules), NODE_OPTIONS="")
-    for name in ("DEBUG", "NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS"):
-        env.pop(name, None)
-    if ca is not None:
-        # The certificate is trusted as a CA: Node checks the chain and the host name.
-        env["NODE_EXTRA_CA_CERTS"] = str(ca)
-    done = subprocess.run(
-        [node_executable(), str(SCENARIOS_JS)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=_NODE_TIMEOUT,
-        check=False,
-    )
-    try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        report = None
-    if done.returncode != 0 or not isinstance(report, dict) or "results" not in report:
-        raise AssertionError(
-            f"the scenario runner failed (exit {done.returncode}); stdout:\n"
-            f"{done.stdout[-_TAIL:]}\n--- Node stderr ---\n{done.stderr[-_TAIL:]}\n"
-            f"--- server log ---\n{deployment.server.log()}"
-        )
+    report, _ = run_scenarios(modules, deployment.server, mode, scenarios, ca=ca)
     return ScenarioReport(mode, report)
 
 
