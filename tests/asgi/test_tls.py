@@ -63,8 +63,6 @@ from tests.support.npm import ensure_node_modules
 from tests.support.tls import Certificate, self_signed_certificate
 
 TIMEOUT = 10.0
-_NODE_TIMEOUT = 130.0
-_TAIL = 6000
 NODE_SCENARIOS = ("connect", "echo", "concurrent_acks", "stream_during_upgrade")
 #: The transport of each mode's Engine.IO handshake, and the ASGI scopes the mode uses.
 HANDSHAKE_TRANSPORT = {"upgrade": "polling", "websocket": "websocket", "polling": "polling"}
