@@ -16,9 +16,6 @@ never runs a Node process twice; the next to Socket.IO ordinary route is checked
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,15 +41,15 @@ from tests.interop.test_js_client import (
     CLIENT_PACKAGES,
     ECHO_CASES,
     MODES,
-    SCENARIOS_JS,
     STREAM_LENGTH,
     ScenarioReport,
     binary_paths,
     from_js,
+    invoke_scenarios,
     to_js,
     typed,
 )
-from tests.support.npm import ensure_node_modules, node_executable
+from tests.support.npm import ensure_node_modules
 
 pytestmark = pytest.mark.interop
 
@@ -67,7 +64,6 @@ SCENARIOS = (
     "ordered",
     "stream_during_upgrade",
 )
-_NODE_TIMEOUT = 130.0
 _TAIL = 6000
 
 ServerFactory = Callable[[ASGIApplication, str], contextlib.AbstractContextManager[RunningServer]]
@@ -139,33 +135,7 @@ def run_scenarios(
     }
     if path is not None:
         request["path"] = path
-    env = dict(os.environ, NODE_PATH=str(modules), NODE_OPTIONS="")
-    for name in ("DEBUG", "NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS"):
-        env.pop(name, None)
-    if ca is not None:
-        # Trusted as a CA: Node still checks the chain and the host name.
-        env["NODE_EXTRA_CA_CERTS"] = str(ca)
-    done = subprocess.run(
-        [node_executable(), str(SCENARIOS_JS)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=_NODE_TIMEOUT,
-        check=False,
-    )
-    try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        report = None
-    if done.returncode != 0 or not isinstance(report, dict) or "results" not in report:
-        raise AssertionError(
-            f"the scenario runner failed (exit {done.returncode}); stdout:\n"
-            f"{done.stdout[-_TAIL:]}\n--- Node stderr ---\n{done.stderr[-_TAIL:]}\n"
-            f"--- server log ---\n{server.log()}"
-        )
-    return report, done.stderr
+    return invoke_scenarios(modules, request, server.log, ca=ca)
 
 
 @pytest.fixture(params=list(DEPLOYMENTS))

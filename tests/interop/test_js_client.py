@@ -26,7 +26,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,8 +239,29 @@ def run_scenarios(
         "scenarios": list(scenarios),
         "echo_cases": {name: to_js(list(args)) for name, args in echo_cases.items()},
     }
+    report, stderr = invoke_scenarios(node_modules, request, demo.stderr)
+    return NodeRun(mode, report, package, demo, stderr)
+
+
+def invoke_scenarios(
+    node_modules: Path,
+    request: Mapping[str, Any],
+    server_log: Callable[[], str],
+    *,
+    ca: Path | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Run ``scenarios.cjs`` on ``request``: its report and its stderr.
+
+    Fails with both sides' output (``server_log()``) if the runner hangs or
+    misbehaves.  ``ca``: a certificate for Node to trust (an HTTPS server's own);
+    Node still checks the chain and the host name.
+    """
     env = dict(os.environ, NODE_PATH=str(node_modules), NODE_OPTIONS="")
-    env.pop("DEBUG", None)  # the clients' debug output would swamp stderr
+    # The clients' debug output would swamp stderr; TLS settings are the test's own.
+    for name in ("DEBUG", "NODE_TLS_REJECT_UNAUTHORIZED", "NODE_EXTRA_CA_CERTS"):
+        env.pop(name, None)
+    if ca is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca)
     try:
         done = subprocess.run(
             [node_executable(), str(SCENARIOS_JS)],
@@ -256,7 +277,7 @@ def run_scenarios(
         stderr = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else ""
         raise AssertionError(
             f"the scenario runner hung for {_NODE_TIMEOUT}s\n--- Node stderr ---\n{stderr}\n"
-            f"--- demo server stderr ---\n{demo.stderr()[-_STDERR_TAIL:]}"
+            f"--- server log ---\n{server_log()[-_STDERR_TAIL:]}"
         ) from None
     try:
         report = json.loads(done.stdout)
@@ -266,9 +287,9 @@ def run_scenarios(
         raise AssertionError(
             f"the scenario runner failed (exit {done.returncode}); stdout:\n"
             f"{done.stdout[-_STDERR_TAIL:]}\n--- Node stderr ---\n{done.stderr[-_STDERR_TAIL:]}\n"
-            f"--- demo server stderr ---\n{demo.stderr()[-_STDERR_TAIL:]}"
+            f"--- server log ---\n{server_log()[-_STDERR_TAIL:]}"
         )
-    return NodeRun(mode, report, package, demo, done.stderr)
+    return report, done.stderr
 
 
 def show_diagnostics(run: NodeRun) -> NodeRun:
